@@ -1,0 +1,92 @@
+"""Domain errors: named after the condition, carrying data, never an HTTP status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    def __init__(self, message: str = "", **data: object) -> None:
+        super().__init__(message or self.__class__.__doc__ or self.__class__.__name__)
+        self.message = message or (self.__class__.__doc__ or "").strip()
+        self.data = data
+
+
+class InvalidInput(DomainError):
+    """The request is missing a field or has one of the wrong form."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.field = field
+
+
+class InvalidImage(DomainError):
+    """The upload is not an image we can safely decode."""
+
+    def __init__(self, message: str, reason: str = "invalid_image") -> None:
+        super().__init__(message, reason=reason)
+        self.reason = reason
+
+
+class ImageTooLarge(InvalidImage):
+    """The image is larger than the gateway accepts."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, reason="image_too_large")
+
+
+class CaseNotFound(DomainError):
+    """No such verification case."""
+
+
+class CaseNotOpen(DomainError):
+    """The case no longer accepts this step."""
+
+    def __init__(self, state: str, message: str = "") -> None:
+        super().__init__(message or f"the case is {state}", state=state)
+        self.state = state
+
+
+class CaseIncomplete(DomainError):
+    """The case lacks an upload needed to run the checks."""
+
+    def __init__(self, missing: str) -> None:
+        super().__init__(f"the case has no {missing} yet", missing=missing)
+
+
+class CaseExpired(DomainError):
+    """The case's collection window has passed."""
+
+
+class NotVerified(DomainError):
+    """The subject has no live approval."""
+
+
+class SubjectNotFound(DomainError):
+    """No such subject."""
+
+
+class Forbidden(DomainError):
+    """The caller may not do this."""
+
+
+class ConflictingState(DomainError):
+    """The object changed under the caller."""
+
+
+class TokenInvalid(DomainError):
+    """The token is not one this gateway issued, or no longer valid."""
+
+    def __init__(self, message: str = "the token is not valid", reason: str = "token_invalid") -> None:
+        super().__init__(message, reason=reason)
+        self.reason = reason
+
+
+class RetryLater(DomainError):
+    """Try again after the given time."""
+
+    def __init__(self, message: str, retry_at: datetime | None = None) -> None:
+        super().__init__(message, retry_at=retry_at.isoformat() if retry_at else None)
+        self.retry_at = retry_at

@@ -1,0 +1,197 @@
+"""Stored state (SQLAlchemy 2 declarative models).
+
+Personal fields are stored only encrypted (``*_enc``) with a keyed hash beside
+them (``*_hash``) for look-ups; the cipher lives in ``crypto`` and is applied by
+the use cases, so nothing here ever sees plaintext of a document number.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary,
+    String, Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+UTCDateTime = DateTime(timezone=True)
+
+
+class ApiClient(Base):
+    """A platform service that calls the API with a bearer key."""
+
+    __tablename__ = "api_clients"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    key_prefix: Mapped[str] = mapped_column(String(16), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[Any]] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Identity(Base):
+    """A real person, known by the keyed hash of their document number."""
+
+    __tablename__ = "identities"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    number_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    name_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    name_hash: Mapped[str] = mapped_column(String(64), index=True)
+    document_type: Mapped[str] = mapped_column(String(32))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    face_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    blacklisted: Mapped[bool] = mapped_column(Boolean, default=False)
+    blacklisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    blacklist_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Subject(Base):
+    """A platform account (its own user id) and where its verification stands."""
+
+    __tablename__ = "subjects"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(128), unique=True)
+    identity_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"), index=True)
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    verified_case_id: Mapped[str | None] = mapped_column(String(36))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approval_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    level: Mapped[str | None] = mapped_column(String(64))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    tokens_revoked_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    identity: Mapped[Identity | None] = relationship()
+
+
+class Case(Base):
+    """One verification attempt: a stored state machine."""
+
+    __tablename__ = "cases"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    document_type: Mapped[str] = mapped_column(String(32))
+    declared_name_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    declared_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    number_hash: Mapped[str] = mapped_column(String(64), index=True)
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    client_secret_hash: Mapped[str] = mapped_column(String(64))
+    challenge: Mapped[list[Any]] = mapped_column(JSON)
+    liveness_mode: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision: Mapped[str | None] = mapped_column(String(16))
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    level: Mapped[str | None] = mapped_column(String(64))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    adult: Mapped[bool | None] = mapped_column(Boolean)
+    document_fields_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    images_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    subject: Mapped[Subject] = relationship()
+    checks: Mapped[list[CheckRecord]] = relationship(
+        order_by="CheckRecord.id", cascade="all, delete-orphan", back_populates="case"
+    )
+    images: Mapped[list[CaseImage]] = relationship(
+        order_by="CaseImage.id", cascade="all, delete-orphan", back_populates="case"
+    )
+
+    __table_args__ = (Index("ix_cases_state_created", "state", "created_at"),)
+
+
+class CaseImage(Base):
+    """An uploaded image, encrypted; purged after the retention period."""
+
+    __tablename__ = "case_images"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # document_front, document_back, selfie
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    data_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    case: Mapped[Case] = relationship(back_populates="images")
+
+
+class CheckRecord(Base):
+    """One automatic check's result."""
+
+    __tablename__ = "checks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    name: Mapped[str] = mapped_column(String(48))
+    verdict: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    case: Mapped[Case] = relationship(back_populates="checks")
+
+
+class Decision(Base):
+    """Every decision on a case, the machine's and each reviewer's."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # machine | reviewer
+    actor: Mapped[str] = mapped_column(String(100))
+    decision: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[Any]] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SigningKey(Base):
+    """A token signing key pair; the private half encrypted with the instance secret."""
+
+    __tablename__ = "signing_keys"
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    algorithm: Mapped[str] = mapped_column(String(16))
+    public_pem: Mapped[str] = mapped_column(Text)
+    private_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained record of every decision and sensitive action."""
+
+    __tablename__ = "audit_entries"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(64), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Counter(Base):
+    """A small named counter row (used as a lock target for serialising writers)."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
