@@ -70,7 +70,7 @@ def alembic_config(url: str):
     return cfg
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
+def upgrade(db: Database, revision: str = "heads") -> None:
     """Create or upgrade the schema to ``revision`` with Alembic."""
     from alembic import command
 
