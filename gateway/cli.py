@@ -282,7 +282,10 @@ def settle(now_text: str | None) -> None:
         if now.tzinfo is None:
             raise UserError("--now needs a time zone, e.g. 2026-07-01T00:00:00Z or +08:00")
     svc = _services()
-    report = settle_due(svc, now.astimezone(timezone.utc))
+    try:
+        report = settle_due(svc, now.astimezone(timezone.utc))
+    finally:
+        svc.db.dispose()
     click.echo(f"settled {report.holds} hold(s), {report.fen} fen, as of {now.isoformat()}")
 
 
@@ -295,8 +298,11 @@ def outbox(to: str | None, last: int, as_json: bool) -> None:
     from verification.sms import outbox_messages
 
     svc = _services()
-    with svc.db.uow() as session:
-        rows = outbox_messages(svc, session, to=to, last=last)
+    try:
+        with svc.db.uow() as session:
+            rows = outbox_messages(svc, session, to=to, last=last)
+    finally:
+        svc.db.dispose()
     for row in rows:
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))
@@ -317,8 +323,11 @@ def ledger_check() -> None:
     from verification.ledger import check
 
     svc = _services()
-    with svc.db.uow() as session:
-        report = check(session)
+    try:
+        with svc.db.uow() as session:
+            report = check(session)
+    finally:
+        svc.db.dispose()
     if not report.balanced:
         for problem in report.problems:
             click.echo(f"ledger problem: {problem}")
