@@ -39,9 +39,8 @@ def _client_id(scope: str) -> tuple[int, str]:
 @bp.post("/tips/authorize")
 def authorize_tip():
     """Approve, hold for an SMS step-up, or deny one tip (idempotent per idempotency_key)."""
-    client_id, _ = _client_id("tips")
-    request = limits.TipRequest.parse(json_body())
-    answer = limits.authorize_tip(services(), sms_channel(), client_id, request)
+    answer = limits.authorize_tip(services(), sms_channel(), lambda session: require_client(session, "tips").id,
+                                  json_body())
     resp = jsonify(answer)
     resets = answer.get("resets_at")
     if answer.get("decision") == "denied" and resets:

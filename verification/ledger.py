@@ -50,9 +50,10 @@ def post(session: Session, kind: str, hold_id: str, at: datetime, legs: list[tup
                     for account, amount in legs)
 
 
-def open_hold(svc: Services, session: Session, auth: TipAuthorization, now: datetime) -> TipHold:
+def open_hold(svc: Services, session: Session, auth: TipAuthorization, now: datetime,
+              hold_id: str | None = None) -> TipHold:
     """Move an approved tip's amount from the tipper to a hold for its anchor."""
-    hold = TipHold(id=str(uuid.uuid4()), authorization_id=auth.id, tipper_subject_id=auth.subject_id,
+    hold = TipHold(id=hold_id or str(uuid.uuid4()), authorization_id=auth.id, tipper_subject_id=auth.subject_id,
                    anchor_id=auth.anchor_id, room_id=auth.room_id, amount_fen=auth.amount_fen, state="held",
                    created_at=now, settle_after=now + timedelta(days=svc.settings.settlement_days))
     session.add(hold)
