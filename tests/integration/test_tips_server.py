@@ -4,7 +4,9 @@ mid-load loses no approved tip and leaves the books balanced."""
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
 import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +16,7 @@ import requests
 from sqlalchemy import func, select
 
 from tests.conftest import SECRET, _reset_postgres, make_services
-from tests.support.server import Server
+from tests.support.server import LIVEGATE, Server
 from tests.support.tipping import make_subject, token_for
 from verification import ledger
 from verification.clock import SystemClock
@@ -192,3 +194,6 @@ def test_a_sigkilled_server_loses_no_approved_tip_and_the_books_balance(world, t
     assert n_holds == len(approved) + len(unknown)  # each key counted exactly once
     assert day == 100 * n_holds
     assert report.balanced, report.problems
+    check = subprocess.run([str(LIVEGATE), "ledger", "check"], env=dict(os.environ, **env), capture_output=True,
+                           text=True, timeout=120)
+    assert check.returncode == 0 and "ledger balanced" in check.stdout, check.stdout + check.stderr
