@@ -4,6 +4,8 @@ with a fixed clock. Platform caps here: 50 yuan a tip, 200 a day, 600 a month.""
 from __future__ import annotations
 
 import itertools
+import random
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timezone
 
 import pytest
@@ -399,3 +401,28 @@ def test_the_ledger_check_finds_a_tampered_posting(client, auth, people):
     with people.db.uow() as session:
         report = ledger.check(session)
     assert not report.balanced and any("sums to" in p for p in report.problems)
+
+
+def test_threads_tipping_at_once_in_one_process_never_pass_the_daily_cap(app, auth, people):
+    client = app.test_client()
+    tip_through(client, auth, people, 5_000)
+    tip_through(client, auth, people, 5_000)  # 10_000: the half-cap code is behind us
+    token = token_for(people, "fan-1")
+
+    def fire(n):
+        c = app.test_client()
+        amount = random.Random(n).randint(500, 5_000)
+        resp = c.post("/v1/tips/authorize", headers=auth, json={
+            "token": token, "anchor_id": "anchor-1", "room_id": "r", "amount_fen": amount,
+            "idempotency_key": f"thread-{n}"})
+        return resp.status_code, resp.get_json(), amount
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(fire, range(48)))
+    assert all(status == 200 for status, _, _ in results)
+    approved = sum(amount for _, body, amount in results if body["decision"] == "approved")
+    with people.db.uow() as session:
+        spent = session.scalar(select(TipAccount.day_spent_fen))
+        held = sum(session.scalars(select(TipHold.amount_fen)))
+        assert ledger.check(session).balanced
+    assert spent == held == 10_000 + approved and spent <= DAY
