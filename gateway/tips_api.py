@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import Blueprint, Flask, current_app, jsonify
+from prometheus_client import Counter
 from sqlalchemy import select
 
 from verification import ledger, limits
@@ -14,8 +15,11 @@ from verification.sms import SmsChannel, build_sender
 
 from .api import json_body, services
 from .auth import require_client
+from .metrics import REGISTRY
 
 bp = Blueprint("tips", __name__, url_prefix="/v1")
+TIP_DECISIONS = Counter("livegate_tip_decisions_total", "Tip authorization answers", ["decision", "reason"],
+                        registry=REGISTRY)
 SMS_EXTENSION = "livegate.sms"
 
 
@@ -41,6 +45,7 @@ def authorize_tip():
     """Approve, hold for an SMS step-up, or deny one tip (idempotent per idempotency_key)."""
     answer = limits.authorize_tip(services(), sms_channel(), lambda session: require_client(session, "tips").id,
                                   json_body())
+    TIP_DECISIONS.labels(answer.get("decision") or "none", answer.get("reason") or "none").inc()
     resp = jsonify(answer)
     resets = answer.get("resets_at")
     if answer.get("decision") == "denied" and resets:

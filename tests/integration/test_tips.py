@@ -87,6 +87,8 @@ def test_a_tip_above_the_per_tip_cap_is_denied_and_one_at_the_cap_is_approved(cl
     ok = tip(client, auth, people, PER_TIP)
     assert ok["decision"] == "approved" and ok["hold_id"]
     assert ok["spent"] == {"day": PER_TIP, "month": PER_TIP}
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'livegate_tip_decisions_total{decision="denied",reason="per_tip_limit_exceeded"}' in metrics
 
 
 def test_just_below_half_the_daily_cap_needs_no_code_and_exactly_half_does(client, auth, people):
