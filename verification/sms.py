@@ -87,8 +87,9 @@ class SmsChannel:
     policy: SmsPolicy = field(default_factory=SmsPolicy)
     sleep: Callable[[float], None] = time.sleep
 
-    def send(self, to: str, body: str, purpose: str) -> SmsMessage:
-        """Send one message now; raises SmsRateLimited, SmsUndeliverable or SmsUnavailable."""
+    def send(self, to: str, body: str, purpose: str) -> int:
+        """Send one message now and return its record's id; raises SmsRateLimited,
+        SmsUndeliverable or SmsUnavailable."""
         message_id = self._record(to, body, purpose)
         status, provider_id, error, attempts = "failed", None, None, 0
         failure: DomainError | None = None
@@ -118,8 +119,7 @@ class SmsChannel:
             self._finish(message_id, status, provider_id, error, attempts)
         if failure is not None:
             raise failure
-        with self.svc.db.uow() as session:
-            return session.get_one(SmsMessage, message_id)
+        return message_id
 
     def _backoff(self, attempt: int) -> float:
         base = min(self.policy.backoff_max_seconds, self.policy.backoff_seconds * 2 ** (attempt - 1))

@@ -4,6 +4,7 @@ with a fixed clock. Platform caps here: 50 yuan a tip, 200 a day, 600 a month.""
 from __future__ import annotations
 
 import itertools
+import logging
 import random
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timezone
@@ -164,6 +165,7 @@ def test_a_malformed_code_or_unknown_step_up_is_a_clear_error(client, auth, peop
 
 
 def test_the_code_is_not_stored_in_plaintext_nor_logged(client, auth, people, caplog):
+    caplog.set_level(logging.DEBUG)
     tip(client, auth, people, 5_000)
     pending = tip(client, auth, people, 5_000)
     code = last_code(people)

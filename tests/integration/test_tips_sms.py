@@ -3,6 +3,7 @@ error answers, retries, and the per-phone rate limit; on SQLite and PostgreSQL."
 
 from __future__ import annotations
 
+import logging
 import socket
 
 import pytest
@@ -71,13 +72,16 @@ def authorize(client, headers, svc, amount=5_000, key="tip-1"):
         "idempotency_key": key})
 
 
-def test_the_code_goes_out_through_twilio_and_confirms_the_tip(twilio_client, key, twilio_services, fake_twilio):
+def test_the_code_goes_out_through_twilio_and_confirms_the_tip(twilio_client, key, twilio_services, fake_twilio,
+                                                               caplog):
+    caplog.set_level(logging.DEBUG)
     resp = authorize(twilio_client, key, twilio_services)
     assert resp.get_json()["decision"] == "step_up_required"
     [sent] = fake_twilio.requests
     assert sent["form"]["To"] == PHONE and sent["form"]["From"] == FROM
     code = sent["form"]["Body"].split("LiveGate: ", 1)[1][:6]
-    assert "half" in sent["form"]["Body"] or "cap" in sent["form"]["Body"]
+    assert "daily cap" in sent["form"]["Body"]
+    assert code not in caplog.text  # neither our logs nor the SDK's (at any level) carry the code
     step = resp.get_json()["step_up_id"]
     assert twilio_client.post(f"/v1/step-ups/{step}/confirm", headers=key, json={"code": code}).get_json() == \
         {"confirmed": True}
