@@ -38,7 +38,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.server import Server, free_port  # noqa: E402
+from tests.support.tip_server import Server, free_port  # noqa: E402
 from tests.support.tipping import make_subject, token_for  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("LIVEGATE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -16,7 +16,7 @@ import requests
 from sqlalchemy import func, select
 
 from tests.conftest import SECRET, _reset_postgres, make_services
-from tests.support.server import LIVEGATE, Server
+from tests.support.tip_server import LIVEGATE, Server
 from tests.support.tipping import make_subject, token_for
 from verification import ledger
 from verification.clock import SystemClock

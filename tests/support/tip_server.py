@@ -1,4 +1,5 @@
-"""Run the real gateway (``livegate serve``: gunicorn) in a subprocess on a free loopback port."""
+"""Run the real gateway (``livegate serve``: gunicorn) in a subprocess on a free loopback port, in its
+own process group so a test can SIGKILL master and workers at once and start it again."""
 
 from __future__ import annotations
 
