@@ -1,14 +1,16 @@
 """Tip authorizations per second and p50/p99 latency against a real gunicorn server on
 PostgreSQL, side by side with a bare endpoint (same stack, one INSERT per request).
 
-    .venv/bin/python bench/bench_tips.py [--requests 3000] [--seconds 30] [--concurrency 16] [--tippers 500]
+    .venv/bin/python bench/bench_tips.py [--requests 3000] [--seconds 30] [--rounds 3] [--concurrency 16]
+                                         [--tippers 500]
 
 Each run makes a fresh PostgreSQL database (LIVEGATE_TEST_POSTGRES_URL, default
 postgresql+psycopg://postgres@127.0.0.1:5432/test), starts `livegate serve --workers 2`
-(gunicorn, 4 threads a worker) and then gunicorn with bench/bare_app.py with the same
-workers and threads, and drives both from a thread pool on loopback with keep-alive
-connections. Every tip is a full authorization: API key, token signature and revocation,
-the tipper's row lock, caps, the hold and its two ledger postings, one transaction. Tippers
+(gunicorn, 4 threads a worker) and gunicorn with bench/bare_app.py with the same workers and
+threads, and drives them in alternating phases (--rounds, --requests and --seconds split
+between them) from a thread pool on loopback with keep-alive connections. Every tip is a full
+authorization: API key, token signature and revocation, the tipper's row lock, caps, the
+hold and its two ledger postings, one transaction. Tippers
 are spread over --tippers subjects (the half-cap step-up is out of reach at these amounts).
 The load generator shares the machine's cores with the server, so absolute numbers are low;
 the ratio is the point. Results go to bench/results/tips.json.
@@ -93,6 +95,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--tippers", type=int, default=500)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3, help="alternate tips and bare phases this many times")
     args = ap.parse_args()
 
     name = f"lg_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -110,17 +113,21 @@ def main() -> None:
 
     tips, bare = results["tips"], results["bare"]
     ratio = round(tips["per_second"] / bare["per_second"], 2)
+    median = results["ratio_median"]
     print(f"\n{'endpoint':<28}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
     print(f"{'POST /v1/tips/authorize':<28}{tips['requests']:>9}{tips['per_second']:>9}{tips['p50_ms']:>9}"
           f"{tips['p99_ms']:>9}")
     print(f"{'bare: one INSERT':<28}{bare['requests']:>9}{bare['per_second']:>9}{bare['p50_ms']:>9}"
           f"{bare['p99_ms']:>9}")
-    print(f"authorizations/s as a share of the bare endpoint: {ratio}  (answers: {tips['answers']})")
+    print(f"authorizations/s as a share of the bare endpoint: {ratio} overall, {median} median of "
+          f"{len(results['rounds'])} rounds  (answers: {tips['answers']})")
     out = ROOT / "bench" / "results" / "tips.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.platform(),
         "cpus": os.cpu_count(), "args": vars(args), "tips": tips, "bare": bare, "ratio": ratio,
+        "ratio_median_of_rounds": median,
+        "rounds": results["rounds"],
         "command": "python bench/bench_tips.py " + " ".join(sys.argv[1:])}, indent=2))
     print(f"results written to {out.relative_to(ROOT)}")
 
@@ -154,15 +161,9 @@ def run(args, db_url: str, tmp: Path) -> dict:
         return {"token": tokens[n % len(tokens)], "anchor_id": "anchor-1", "room_id": "room-1",
                 "amount_fen": 100 + n % 900, "idempotency_key": f"{run_id}-{n}"}
 
-    results = {}
+    # Both servers run side by side; the phases alternate (tips, bare, tips, bare, ...) so that
+    # a change in the shared machine's load hits both alike. The ratio is taken per round.
     server = Server(env, tmp / "tips-server.log", workers=args.workers).start()
-    try:
-        drive(server.url + "/v1/tips/authorize", lambda n: tip_body(10**8 + n), 100, 30, 4, headers)  # warm-up
-        results["tips"] = drive(server.url + "/v1/tips/authorize", tip_body, args.requests, args.seconds,
-                                args.concurrency, headers)
-    finally:
-        server.stop()
-
     port = free_port()
     proc_env = dict(os.environ, **env)
     with open(tmp / "bare-server.log", "ab") as log:
@@ -170,22 +171,49 @@ def run(args, db_url: str, tmp: Path) -> dict:
                                  "-b", f"127.0.0.1:{port}", "--access-logfile", "-",
                                  "bench.bare_app:create_app()"], cwd=ROOT, env=proc_env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
+    bare_url = f"http://127.0.0.1:{port}"
+    rounds: list[dict] = []
     try:
-        url = f"http://127.0.0.1:{port}"
         for _ in range(300):
             try:
-                if requests.get(url + "/healthz", timeout=1).ok:
+                if requests.get(bare_url + "/healthz", timeout=1).ok:
                     break
             except requests.RequestException:
                 time.sleep(0.2)
-        drive(url + "/bare", lambda n: tip_body(10**8 + n), 100, 30, 4, {})  # warm-up
-        results["bare"] = drive(url + "/bare", tip_body, args.requests, args.seconds, args.concurrency, {})
+        drive(server.url + "/v1/tips/authorize", lambda n: tip_body(10**8 + n), 100, 30, 4, headers)  # warm-up
+        drive(bare_url + "/bare", lambda n: tip_body(10**8 + n), 100, 30, 4, {})
+        per_round = max(1, args.requests // args.rounds)
+        for r in range(args.rounds):
+            offset = 10**6 * (r + 1)
+            tips = drive(server.url + "/v1/tips/authorize", lambda n: tip_body(offset + n), per_round,
+                         args.seconds / args.rounds, args.concurrency, headers)
+            bare = drive(bare_url + "/bare", lambda n: tip_body(offset + n), per_round,
+                         args.seconds / args.rounds, args.concurrency, {})
+            rounds.append({"tips": tips, "bare": bare, "ratio": round(tips["per_second"] / bare["per_second"], 2)})
+            print(f"round {r + 1}: tips {tips['per_second']}/s, bare {bare['per_second']}/s, "
+                  f"ratio {rounds[-1]['ratio']}", flush=True)
     finally:
         import signal
 
+        server.stop()
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
-    return results
+    return {"rounds": rounds, "tips": merge([r["tips"] for r in rounds]),
+            "bare": merge([r["bare"] for r in rounds]),
+            "ratio_median": statistics.median(r["ratio"] for r in rounds)}
+
+
+def merge(parts: list[dict]) -> dict:
+    """Totals over the rounds; the percentiles are the median of the rounds' percentiles."""
+    requests_ = sum(p["requests"] for p in parts)
+    seconds = sum(p["seconds"] for p in parts)
+    answers: dict[str, int] = {}
+    for p in parts:
+        for k, v in p["answers"].items():
+            answers[k] = answers.get(k, 0) + v
+    return {"requests": requests_, "seconds": round(seconds, 2), "per_second": round(requests_ / seconds, 1),
+            "p50_ms": statistics.median(p["p50_ms"] for p in parts),
+            "p99_ms": statistics.median(p["p99_ms"] for p in parts), "answers": answers}
 
 
 if __name__ == "__main__":

@@ -387,7 +387,8 @@ def _finish(auth: TipAuthorization, status: str, reason: str | None, now: dateti
             spent: dict[str, int] | None, limits: dict[str, int] | None, decision: str | None = None,
             **extra: Any) -> dict[str, Any]:
     """Store the answer on the authorization (the one every retry with its key will get)."""
-    answer: dict[str, Any] = {"decision": decision or status, "reason": reason, "hold_id": None, "step_up_id": None,
+    answer: dict[str, Any] = {"decision": decision or status, "reason": reason, "hold_id": None,
+                              "step_up_id": None,
                               "spent": spent, "limits": limits}
     answer.update(extra)
     auth.status, auth.reason, auth.answer, auth.updated_at = status, reason, answer, now

@@ -168,7 +168,8 @@ def test_a_sigkilled_server_loses_no_approved_tip_and_the_books_balance(world, t
             stop.set()
             for f in futures:
                 f.result()
-        approved = {k: r["hold_id"] for k, r in results.items() if isinstance(r, dict) and r["decision"] == "approved"}
+        approved = {k: r["hold_id"] for k, r in results.items()
+                    if isinstance(r, dict) and r["decision"] == "approved"}
         unknown = [k for k, r in results.items() if not isinstance(r, dict)]
         assert len(approved) >= 150 and unknown, "the kill should catch requests in flight"
 
