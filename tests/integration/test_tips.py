@@ -157,6 +157,32 @@ def test_an_expired_code_cannot_confirm(client, auth, people, clock):
     assert tip(client, auth, people, 5_000, key=pending["_key"])["reason"] == "step_up_expired"
 
 
+def test_a_step_up_left_sending_by_a_dead_process_gets_a_new_code_on_retry(client, auth, people, clock):
+    tip(client, auth, people, 5_000)
+    pending = tip(client, auth, people, 5_000)
+    with people.db.uow() as session:  # as if the process died between storing and sending the code
+        session.get(StepUp, pending["step_up_id"]).state = "sending"
+        session.commit()
+    assert tip(client, auth, people, 5_000, key=pending["_key"])["step_up_id"] == pending["step_up_id"]
+    clock.advance(seconds=61)
+    retried = tip(client, auth, people, 5_000, key=pending["_key"])
+    assert retried["decision"] == "step_up_required" and retried["step_up_id"] != pending["step_up_id"]
+    with people.db.uow() as session:
+        assert session.get(StepUp, pending["step_up_id"]).state == "send_failed"
+    confirm(client, auth, retried["step_up_id"], last_code(people))
+    assert tip(client, auth, people, 5_000, key=pending["_key"])["decision"] == "approved"
+
+
+def test_a_confirmed_tip_is_still_denied_if_the_cap_filled_up_meanwhile(client, auth, people):
+    tip(client, auth, people, 5_000)
+    pending = tip(client, auth, people, 5_000)
+    confirm(client, auth, pending["step_up_id"], last_code(people))
+    for _ in range(3):  # other tips use the confirmed threshold and fill the day
+        assert tip(client, auth, people, 5_000)["decision"] == "approved"
+    late = tip(client, auth, people, 5_000, key=pending["_key"])
+    assert (late["decision"], late["reason"]) == ("denied", "daily_limit_reached")
+
+
 def test_a_malformed_code_or_unknown_step_up_is_a_clear_error(client, auth, people):
     tip(client, auth, people, 5_000)
     pending = tip(client, auth, people, 5_000)
