@@ -8,6 +8,7 @@ the account) even though the attempt itself is refused.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import io
@@ -44,8 +45,12 @@ _TOUCH_EVERY = timedelta(seconds=30)
 
 # argon2id with the library's defaults (RFC 9106 low-memory profile).
 _hasher = PasswordHasher()
-# Verified against when the login is unknown, so both paths cost the same time.
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the login is unknown, so both paths cost the same time."""
+    return _hasher.hash("not a password of anyone")
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,7 @@ def check_password(svc: Services, login: str, password: str) -> PasswordStep:
     with svc.db.uow() as session:
         reviewer = session.scalar(select(Reviewer).where(Reviewer.login == (login or "").strip().lower()))
         if reviewer is None or not reviewer.active:
-            _verify(_DUMMY_HASH, password or "")
+            _verify(_dummy_hash(), password or "")
             raise LoginFailed("the login or password is not right")
         _refuse_if_locked(reviewer, now)
         if not _verify(reviewer.password_hash, password or ""):

@@ -147,3 +147,36 @@ def bulk_seed(svc, session, count: int, start: datetime, *, roles=("viewer", "an
     for k in range(0, count, 1000):
         session.execute(insert(Case), rows[k:k + 1000])
         session.execute(insert(CheckRecord), check_rows[k:k + 1000])
+
+
+# --- reviewers ----------------------------------------------------------------------------------
+
+PASSWORD = "a long enough passphrase"
+
+
+def enrolled_reviewer(svc, login: str, role: str = "reviewer", subject: str | None = None) -> str:
+    """A reviewer who has been through the first login (own password, TOTP enrolled); returns the TOTP secret."""
+    import pyotp
+
+    from verification import reviewers
+
+    with svc.db.uow() as session:
+        _, once = reviewers.create_reviewer(svc, session, login, role, subject, actor="test")
+        session.commit()
+    step = reviewers.check_password(svc, login, once)
+    secret, _ = reviewers.enrollment_secret(svc, step.reviewer_id)
+    reviewers.complete_enrollment(svc, step.reviewer_id, PASSWORD, PASSWORD,
+                                  pyotp.TOTP(secret).at(svc.clock.now()))
+    return secret
+
+
+def session_token(svc, login: str, secret: str) -> str:
+    """A fresh session token for an enrolled reviewer (password and the next unused code)."""
+    import pyotp
+
+    from verification import reviewers
+
+    if hasattr(svc.clock, "advance"):
+        svc.clock.advance(seconds=30)  # each code works once: move to the next time step
+    step = reviewers.check_password(svc, login, PASSWORD)
+    return reviewers.check_code(svc, step.reviewer_id, pyotp.TOTP(secret).at(svc.clock.now()))
