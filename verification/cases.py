@@ -157,6 +157,8 @@ def evidence_of(svc: Services, case: Case) -> Evidence:
     by_kind: dict[str, list[DecodedImage]] = {}
     for img in sorted(case.images, key=lambda i: (i.kind, i.seq)):
         by_kind.setdefault(img.kind, []).append(load(img))
+    if "document_front" not in by_kind:
+        raise CaseIncomplete("document")
     return Evidence(
         document_type=case.document_type,
         declared_name=svc.cipher.decrypt_text(case.declared_name_enc, "name"),
