@@ -215,3 +215,17 @@ def test_bad_input_on_pages_is_a_clear_4xx_page(client, services, world):
     assert resp.status_code == 400
     resp = post(client, f"/review/cases/{world['case']}/decision", decision="approved", reason="face_matches")
     assert resp.status_code == 409 and "claim the case first" in resp.text
+
+
+def test_the_case_page_lists_other_cases_and_accounts_of_the_same_identity(client, services):
+    with services.db.uow() as s:
+        first = seed_case(services, s, subject_id="first-account", seed=5, with_images=False)
+        number = services.cipher.decrypt_text(first.declared_number_enc, "document_number")
+        second = seed_case(services, s, subject_id="second-account", number=number, seed=6, with_images=False)
+        unrelated = seed_case(services, s, subject_id="someone-else", seed=7, with_images=False)
+        s.commit()
+    sign_in(client, services, "reviewer")
+    page = client.get(f"/review/cases/{second.id}").text
+    same = page[page.index('id="same-identity"'):page.index('id="other-accounts"')]
+    assert first.id[:8] in same and "first-account" in same
+    assert unrelated.id[:8] not in same and "someone-else" not in page

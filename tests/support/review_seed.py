@@ -176,7 +176,12 @@ def session_token(svc, login: str, secret: str) -> str:
 
     from verification import reviewers
 
+    # Each code works once: use the next time step's (a fixed clock moves on; the wall clock's
+    # next code is inside the one-step tolerance).
     if hasattr(svc.clock, "advance"):
-        svc.clock.advance(seconds=30)  # each code works once: move to the next time step
+        svc.clock.advance(seconds=30)
+        at = svc.clock.now()
+    else:
+        at = svc.clock.now() + timedelta(seconds=30)
     step = reviewers.check_password(svc, login, PASSWORD)
-    return reviewers.check_code(svc, step.reviewer_id, pyotp.TOTP(secret).at(svc.clock.now()))
+    return reviewers.check_code(svc, step.reviewer_id, pyotp.TOTP(secret).at(at))
