@@ -183,6 +183,13 @@ def release(svc: Services, session: Session, case_id: str, reviewer: Reviewer) -
     return bool(gone)
 
 
+def ensure_not_claimed(svc: Services, session: Session, case_id: str, actor: str) -> None:
+    """CaseClaimed when a reviewer other than ``actor`` holds the case (for decisions made outside the UI)."""
+    lease = live_lease(svc, session, case_id)
+    if lease is not None and lease[1] != actor:
+        raise CaseClaimed(lease[1], as_utc(lease[0].expires_at))
+
+
 def live_lease(svc: Services, session: Session, case_id: str) -> tuple[ReviewLease, str] | None:
     row = session.execute(select(ReviewLease, Reviewer.login).join(Reviewer, Reviewer.id == ReviewLease.reviewer_id)
                           .where(ReviewLease.case_id == case_id)).first()

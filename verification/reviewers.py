@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -306,6 +306,11 @@ def _match_totp(secret: str, code: str, now: datetime, last_step: int | None) ->
 
 def _start_session(svc: Services, session: Session, reviewer: Reviewer, now: datetime) -> str:
     token = secrets.token_urlsafe(32)
+    # Tidy as we go: this reviewer's ended or expired sessions are of no further use.
+    session.execute(delete(ReviewerSession).where(
+        ReviewerSession.reviewer_id == reviewer.id,
+        or_(ReviewerSession.ended_at.is_not(None), ReviewerSession.expires_at <= now,
+            ReviewerSession.last_seen_at <= now - SESSION_IDLE)))
     session.add(ReviewerSession(token_hash=_token_hash(token), reviewer_id=reviewer.id, created_at=now,
                                 last_seen_at=now, expires_at=now + SESSION_MAX))
     reviewer.failed_logins = 0

@@ -229,3 +229,30 @@ def test_the_case_page_lists_other_cases_and_accounts_of_the_same_identity(clien
     same = page[page.index('id="same-identity"'):page.index('id="other-accounts"')]
     assert first.id[:8] in same and "first-account" in same
     assert unrelated.id[:8] not in same and "someone-else" not in page
+
+
+def test_the_json_review_api_cannot_decide_a_case_a_reviewer_holds(client, services, world, auth):
+    from verification import review
+    from verification.models import Reviewer
+
+    enrolled_reviewer(services, "holder")
+    with services.db.uow() as s:
+        holder = s.scalar(select(Reviewer).where(Reviewer.login == "holder"))
+        review.claim(services, s, world["case"], holder)
+        s.commit()
+    url = f"/v1/review/cases/{world['case']}/decision"
+    body = {"decision": "approved", "reason": "face_matches"}
+    resp = client.post(url, json=body, headers=auth)
+    assert resp.status_code == 409 and resp.json["error"] == "case_claimed" and resp.json["holder"] == "holder"
+    services.clock.advance(seconds=review.LEASE_FOR.total_seconds() + 1)
+    resp = client.post(url, json=body, headers=auth)
+    assert resp.status_code == 200 and resp.json["state"] == "approved"
+
+
+def test_a_locked_reviewer_is_told_so_on_the_login_page(client, services, world):
+    page = client.get("/review/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    from tests.support.review_seed import PASSWORD
+
+    resp = client.post("/review/login", data={"login": "locked-one", "password": PASSWORD, "csrf_token": token})
+    assert resp.status_code == 423 and "locked" in resp.text
