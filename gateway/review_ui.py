@@ -42,9 +42,8 @@ def init_app(app: Flask) -> None:
     svc: Services = app.extensions["livegate"]
     app.config["SECRET_KEY"] = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
                                     info=b"livegate:flask-session").derive(svc.settings.secret_key)
-    app.config.setdefault("SESSION_COOKIE_NAME", "livegate_review")
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.update(SESSION_COOKIE_NAME="livegate_review", SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=svc.settings.review_secure_cookie)
     app.register_blueprint(bp)
 
 

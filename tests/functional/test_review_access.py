@@ -256,3 +256,18 @@ def test_a_locked_reviewer_is_told_so_on_the_login_page(client, services, world)
 
     resp = client.post("/review/login", data={"login": "locked-one", "password": PASSWORD, "csrf_token": token})
     assert resp.status_code == 423 and "locked" in resp.text
+
+
+def test_the_session_cookie_is_http_only_same_site_and_secure_when_configured(services, tmp_path):
+    from dataclasses import replace
+
+    from gateway import create_app
+
+    plain = create_app({"TESTING": True}, services=services).test_client().get("/review/login")
+    cookie = plain.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    services.settings = replace(services.settings, review_secure_cookie=True)
+    secure = create_app({"TESTING": True}, services=services).test_client().get("/review/login")
+    assert "Secure" in secure.headers["Set-Cookie"]
+    flask_key = create_app({"TESTING": True}, services=services).config["SECRET_KEY"]
+    assert len(flask_key) == 32 and flask_key != services.settings.secret_key[:32]  # derived, never the raw key
