@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -138,8 +139,10 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"command": "python bench/bench_review.py " + " ".join(sys.argv[1:]),
                                "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                               "cpus": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2),
                                "rows": rows}, indent=2) + "\n")
-    print(f"written {out.relative_to(ROOT)}", file=sys.stderr)
+    print(f"written {out.relative_to(ROOT)} (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)",
+          file=sys.stderr)
 
 
 if __name__ == "__main__":
