@@ -48,12 +48,14 @@ def init_app(app: Flask) -> None:
 
 
 def services() -> Services:
+    """The domain services of this app."""
     return current_app.extensions["livegate"]
 
 
 # --- request guards -----------------------------------------------------------------------------
 
 def csrf_token() -> str:
+    """This browser session's CSRF token (made on first use)."""
     token = session.get("csrf")
     if not token:
         token = session["csrf"] = secrets.token_urlsafe(32)
@@ -385,6 +387,7 @@ def unlock(login: str):
 
 
 def fmt_age(delta: timedelta) -> str:
+    """A waiting time as people say it: 5 min, 3 h 20 min, 2 d 4 h."""
     minutes = int(delta.total_seconds() // 60)
     if minutes < 60:
         return f"{max(minutes, 0)} min"

@@ -190,9 +190,14 @@ def ensure_not_claimed(svc: Services, session: Session, case_id: str, actor: str
         raise CaseClaimed(lease[1], as_utc(lease[0].expires_at))
 
 
-def live_lease(svc: Services, session: Session, case_id: str) -> tuple[ReviewLease, str] | None:
-    row = session.execute(select(ReviewLease, Reviewer.login).join(Reviewer, Reviewer.id == ReviewLease.reviewer_id)
-                          .where(ReviewLease.case_id == case_id)).first()
+def live_lease(svc: Services, session: Session, case_id: str, lock: bool = False
+               ) -> tuple[ReviewLease, str] | None:
+    """The unexpired lease on a case and its holder's login; ``lock`` holds the row until commit."""
+    q = (select(ReviewLease, Reviewer.login).join(Reviewer, Reviewer.id == ReviewLease.reviewer_id)
+         .where(ReviewLease.case_id == case_id))
+    if lock:
+        q = q.with_for_update(of=ReviewLease)
+    row = session.execute(q).first()
     if row is None or as_utc(row[0].expires_at) <= svc.clock.now():
         return None
     return row[0], row[1]
@@ -203,7 +208,8 @@ def live_lease(svc: Services, session: Session, case_id: str) -> tuple[ReviewLea
 def decide(svc: Services, session: Session, case_id: str, reviewer: Reviewer, *, decision: str, reason: str,
            note: str = "", blacklist: bool = False) -> Case:
     """The reviewer's decision on a case they hold: case, decision record, audit entry, in the caller's transaction."""
-    lease = live_lease(svc, session, case_id)
+    # Lock the lease row first, as a claim does, so the two always take their locks in one order.
+    lease = live_lease(svc, session, case_id, lock=True)
     if lease is None or lease[0].reviewer_id != reviewer.id:
         raise LeaseNotHeld("claim the case first (your claim may have expired)")
     if blacklist:

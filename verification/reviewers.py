@@ -63,6 +63,7 @@ class PasswordStep:
 
 
 def has_rank(role: str, needed: str) -> bool:
+    """Whether ``role`` is ``needed`` or above it (reviewer < supervisor < admin)."""
     return RANK.get(role, 0) >= RANK[needed]
 
 
@@ -214,6 +215,7 @@ def unlock(svc: Services, session: Session, login: str, actor: str) -> Reviewer:
 
 
 def list_reviewers(session: Session) -> list[Reviewer]:
+    """Every reviewer account, by login."""
     return list(session.scalars(select(Reviewer).order_by(Reviewer.login)))
 
 
