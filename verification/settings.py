@@ -10,7 +10,7 @@ from pathlib import Path
 # README's calibration table. At or below ACCEPT the faces match; at or above REJECT
 # they do not; the band between goes to a reviewer.
 DEFAULT_FACE_ACCEPT = 0.45
-DEFAULT_FACE_REJECT = 0.60
+DEFAULT_FACE_REJECT = 0.65
 
 
 @dataclass(frozen=True)
