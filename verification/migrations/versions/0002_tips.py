@@ -1,7 +1,7 @@
 """tips, holds and ledger
 
 Revision ID: 0002_tips
-Revises: 0001
+Revises: 0002_review
 Create Date: 2026-12-03 16:53:31.137304
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0002_tips'
-down_revision = '0001'
+down_revision = '0002_review'
 branch_labels = None
 depends_on = None
 
