@@ -20,8 +20,11 @@ class QualityRules:
     # Face box height in pixels of the uploaded frame: below this dlib's 150 px face chip
     # is mostly interpolation (the 52-62 px faces of the set's lab4 photos).
     min_face_px: int = 80
-    # Mean eye aspect ratio: open eyes on the set are 0.16 and up.
-    min_ear: float = 0.14
+    # ... and relative to the frame: a face under 15% of the short side is far from the phone.
+    min_face_fraction: float = 0.15
+    # Mean eye aspect ratio: open eyes on the set are 0.18 and up but for one squint (0.16);
+    # eyes painted shut read 0.10..0.19.
+    min_ear: float = 0.18
     # Mean luma of the face (0-255): the darkest usable photo of the set is 57.
     min_brightness: float = 45.0
     # Variance of the Laplacian of the face at 128 px wide: sharp photos 270-1100,
@@ -46,6 +49,7 @@ HINTS = {
 def check_face_quality(frame: DecodedImage, face: FaceObservation, rules: QualityRules = QUALITY) -> CheckResult:
     """``face_quality``: pass, or fail with the first gate the face does not clear."""
     p = pose(face.landmarks)
+    short_side = min(frame.rgb.shape[:2])
     measured = {
         "face_px": face.box.height,
         "ear": None if p is None else round(p.ear, 3),
@@ -55,7 +59,8 @@ def check_face_quality(frame: DecodedImage, face: FaceObservation, rules: Qualit
         "roll": None if p is None else round(p.roll, 1),
     }
     gates: list[tuple[str, bool, float | None, float]] = [
-        ("face_too_small", face.box.height < rules.min_face_px, float(face.box.height), float(rules.min_face_px)),
+        ("face_too_small", face.box.height < max(rules.min_face_px, rules.min_face_fraction * short_side),
+         float(face.box.height), max(float(rules.min_face_px), rules.min_face_fraction * short_side)),
         ("eyes_not_visible", p is None or not p.ear >= rules.min_ear, None if p is None else p.ear, rules.min_ear),
         ("face_too_dark", measured["brightness"] < rules.min_brightness, measured["brightness"],
          rules.min_brightness),
