@@ -9,7 +9,8 @@ identities an impostor distance. From the two distributions we report FAR
 candidate thresholds and recommend:
 
 - ``accept``: the largest threshold on a 0.01 grid with no false accept on
-  the set (strictly below the closest impostor pair, with ``margin`` to spare);
+  the set, at least ``margin`` (0.01) below the closest impostor pair: changing
+  the detector's image size alone moves distances by about that much;
 - ``reject``: the smallest threshold on the grid at or above which no genuine
   pair falls, so an automatic rejection never hits a genuine pair of the set,
   bounded below by ``accept + min_band`` so there is always a review band.
@@ -170,7 +171,7 @@ def encode_folder(folder: Path, photos: list[LabelledPhoto], engine: FaceEngine,
     return encodings, no_face
 
 
-def calibrate(folder: Path, engine: FaceEngine, *, margin: float = 0.0, min_band: float = 0.05,
+def calibrate(folder: Path, engine: FaceEngine, *, margin: float = 0.01, min_band: float = 0.05,
               progress: Callable[[str], None] | None = None) -> Calibration:
     """Measure every genuine and impostor distance on ``folder`` and recommend thresholds."""
     folder = Path(folder)

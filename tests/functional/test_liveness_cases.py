@@ -1,8 +1,8 @@
 """Cases under LIVEGATE_LIVENESS=required: the challenge decides between approval, review and rejection.
 
 Frames are built from the shared photos of Jack Dorsey (see tests/unit/test_liveness.py):
-real turns to his left (img16) and right (img61), and a *built* blink (img17 with both
-eyes painted shut along the landmarks). The card portrait is cut from img62, the frontal
+a real turn to his right (img59), a *built* turn to his left (img61 mirrored), and a
+*built* blink (img17 with both eyes painted shut along the landmarks). The card portrait is cut from img62, the frontal
 frame matched against it.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import make_services
-from tests.support.liveness import as_upload, close_eyes, photo
+from tests.support.liveness import as_upload, close_eyes, mirrored, photo
 from tests.support.people import make_card
 from verification import cases
 from verification.errors import CaseExpired
@@ -33,8 +33,8 @@ def jack(faces_dir, face_engine):
     person, card = make_card(face_engine, front, seed=4)
     return {
         "person": person, "card": card,
-        "front": as_upload(front), "left": as_upload(photo(faces_dir, "deepface/img16.jpg")),
-        "right": as_upload(photo(faces_dir, "deepface/img61.jpg")),
+        "front": as_upload(front), "left": as_upload(mirrored(photo(faces_dir, "deepface/img61.jpg"))),
+        "right": as_upload(photo(faces_dir, "deepface/img59.jpg")),
         "blink": as_upload(close_eyes(eyes, face_engine.analyze(eyes)[0])),
     }
 
