@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -91,7 +92,7 @@ class Calibration:
         frr = float((g > threshold).mean()) if len(g) else 0.0
         return far, frr
 
-    def summary(self) -> dict[str, object]:
+    def summary(self) -> dict[str, Any]:
         g, i = self.genuine_distances, self.impostor_distances
         far_a, frr_a = self.rates(self.accept)
         return {

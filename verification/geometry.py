@@ -132,13 +132,13 @@ def patch_difference(a: FacePatch, b: FacePatch) -> float:
     h, w = a.grey.shape
     warped = cv2.warpAffine(b.grey, m, (w, h), flags=cv2.INTER_LINEAR)
     valid = cv2.warpAffine(np.ones_like(b.grey), m, (w, h), flags=cv2.INTER_NEAREST) > 0
-    mask = np.zeros((h, w), np.uint8)
-    cv2.fillConvexPoly(mask, cv2.convexHull(a.points.astype(np.int32)), 1)
-    mask = (mask > 0) & valid
-    if mask.sum() < 50:
+    hull = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(a.points.astype(np.int32)), 1)
+    inside = (hull > 0) & valid
+    if inside.sum() < 50:
         return float("inf")
-    pa = cv2.GaussianBlur(a.grey, (0, 0), 1.0)[mask]
-    pb = cv2.GaussianBlur(warped, (0, 0), 1.0)[mask]
+    pa = cv2.GaussianBlur(a.grey, (0, 0), 1.0)[inside]
+    pb = cv2.GaussianBlur(warped, (0, 0), 1.0)[inside]
     pa = (pa - pa.mean()) / (pa.std() + 1e-6)
     pb = (pb - pb.mean()) / (pb.std() + 1e-6)
     return float(np.abs(pa - pb).mean())

@@ -234,10 +234,8 @@ def _match_frame(readings: Sequence[FrameReading], rules: LivenessRules) -> int:
     neutral = [r for r in readings if r.neutral]
     if neutral:
         return max(neutral, key=lambda r: r.sharpness).index
-    posed = [r for r in readings if r.pose is not None]
-    if not posed:
-        return 0
-    return min(posed, key=lambda r: (abs(r.pose.yaw), -r.pose.ear)).index
+    posed = [(abs(r.pose.yaw), -r.pose.ear, r.index) for r in readings if r.pose is not None]
+    return min(posed)[2] if posed else 0
 
 
 def _compare(challenge: list[str], seen: list[str], readings: Sequence[FrameReading]) -> tuple[str, str | None]:

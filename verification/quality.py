@@ -50,11 +50,13 @@ def check_face_quality(frame: DecodedImage, face: FaceObservation, rules: Qualit
     """``face_quality``: pass, or fail with the first gate the face does not clear."""
     p = pose(face.landmarks)
     short_side = min(frame.rgb.shape[:2])
-    measured = {
+    light = round(brightness(frame.rgb, face), 1)
+    sharp = round(sharpness(frame.rgb, face), 1)
+    measured: dict[str, float | None] = {
         "face_px": face.box.height,
         "ear": None if p is None else round(p.ear, 3),
-        "brightness": round(brightness(frame.rgb, face), 1),
-        "sharpness": round(sharpness(frame.rgb, face), 1),
+        "brightness": light,
+        "sharpness": sharp,
         "yaw": None if p is None else round(p.yaw, 3),
         "roll": None if p is None else round(p.roll, 1),
     }
@@ -62,9 +64,8 @@ def check_face_quality(frame: DecodedImage, face: FaceObservation, rules: Qualit
         ("face_too_small", face.box.height < max(rules.min_face_px, rules.min_face_fraction * short_side),
          float(face.box.height), max(float(rules.min_face_px), rules.min_face_fraction * short_side)),
         ("eyes_not_visible", p is None or not p.ear >= rules.min_ear, None if p is None else p.ear, rules.min_ear),
-        ("face_too_dark", measured["brightness"] < rules.min_brightness, measured["brightness"],
-         rules.min_brightness),
-        ("face_blurred", measured["sharpness"] < rules.min_sharpness, measured["sharpness"], rules.min_sharpness),
+        ("face_too_dark", light < rules.min_brightness, light, rules.min_brightness),
+        ("face_blurred", sharp < rules.min_sharpness, sharp, rules.min_sharpness),
         ("face_not_frontal", p is not None and (abs(p.yaw) > rules.max_yaw or abs(p.roll) > rules.max_roll),
          None if p is None else abs(p.yaw), rules.max_yaw),
     ]
