@@ -45,7 +45,21 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services: Servic
     logging.getLogger("livegate").setLevel(logging.INFO)
 
     errors.init_app(app)
+
+    @app.before_request
+    def _refuse_oversized_bodies():
+        # Answer 413 before anything reads the body, whatever its content type.
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        from flask import request
+        from werkzeug.exceptions import RequestEntityTooLarge
+
+        if request.content_length is not None and request.content_length > limit:
+            raise RequestEntityTooLarge()
+
     metrics.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(wellknown.bp)
+    from . import review_ui
+
+    review_ui.init_app(app)
     return app

@@ -240,6 +240,52 @@ def review_decide(case_id: str, decision: str | None, reason: str, note: str, re
         click.echo(f"case {case.id}: {case.state}")
 
 
+@cli.command()
+@click.option("--now", "now_iso", help="act as if it were this ISO time (default: now)")
+def purge(now_iso: str | None) -> None:
+    """Erase uploaded images older than LIVEGATE_IMAGE_RETENTION_DAYS (decisions and audit stay)."""
+    from verification.retention import purge_images
+
+    svc = _services()
+    now = _parse_now(now_iso) if now_iso else None
+    total_cases = total_images = 0
+    while True:
+        with svc.db.uow() as session:
+            report = purge_images(svc, session, now)
+            session.commit()
+        total_cases += report.cases
+        total_images += report.images
+        if report.cases == 0:
+            break
+    click.echo(f"purged {total_images} image(s) of {total_cases} case(s)")
+
+
+def _parse_now(value: str):
+    from datetime import datetime, timezone
+
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"--now: not an ISO date-time: {value!r}") from None
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
+@cli.command("create-reviewer")
+@click.argument("login")
+@click.option("--role", required=True, type=click.Choice(["reviewer", "supervisor", "admin"]))
+@click.option("--subject", help="the reviewer's own platform account id (they may not decide its cases)")
+def create_reviewer(login: str, role: str, subject: str | None) -> None:
+    """Create a reviewer account and print its one-time password (changed at first login)."""
+    from verification.reviewers import create_reviewer as create
+
+    svc = _services()
+    with svc.db.uow() as session:
+        reviewer, password = create(svc, session, login, role, subject, actor="cli")
+        session.commit()
+    click.echo(f"reviewer {reviewer.login} ({reviewer.role}) created; one-time password:", err=True)
+    click.echo(password)
+
+
 @cli.group()
 def audit() -> None:
     """The tamper-evident audit trail."""

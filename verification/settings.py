@@ -10,7 +10,7 @@ from pathlib import Path
 # README's calibration table. At or below ACCEPT the faces match; at or above REJECT
 # they do not; the band between goes to a reviewer.
 DEFAULT_FACE_ACCEPT = 0.45
-DEFAULT_FACE_REJECT = 0.60
+DEFAULT_FACE_REJECT = 0.65
 
 
 @dataclass(frozen=True)
@@ -41,4 +41,5 @@ class Settings:
     max_upload_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 30_000_000
     min_image_side: int = 120
+    review_secure_cookie: bool = False  # set when the reviewer UI is served over HTTPS
     extra: dict[str, str] = field(default_factory=dict)

@@ -54,7 +54,8 @@ class Database:
         try:
             yield session
         finally:
-            session.rollback()
+            # close() rolls back whatever was not committed, and leaves loaded objects
+            # readable (detached, not expired) for the caller to render.
             session.close()
 
     def dispose(self) -> None:
