@@ -149,3 +149,20 @@ def test_painted_shut_eyes_read_as_closed(jack, face_engine):
     shut = pose(face_engine.analyze(jack["blink"])[0].landmarks)
     assert shut.ear < 0.21 and shut.ear < 0.7 * open_.ear
     assert np.isfinite(open_.ear) and open_.ear > 0.21
+
+
+def test_an_action_not_asked_for_between_the_asked_ones_fails(jack, face_engine):
+    frames = [jack["front"], jack["left"], jack["blink"], jack["right"]]
+    result, _ = run(face_engine, frames, ["turn_left", "turn_right"])
+    assert (result.verdict, result.details["step"]) == (FAIL, "unexpected_action")
+
+
+def test_a_turn_to_the_wrong_side_fails_naming_the_turn_asked_for(jack, face_engine):
+    result, _ = run(face_engine, [jack["front"], jack["right"], jack["blink"]], ["turn_left", "blink"])
+    assert (result.verdict, result.details["step"]) == (FAIL, "turn_left")
+    assert "left" in result.hint
+
+
+def test_a_case_without_a_challenge_proves_nothing(jack, face_engine):
+    result, _ = run(face_engine, [jack["front"], jack["left"]], [])
+    assert (result.verdict, result.reason) == (REVIEW, "liveness_not_proven")
