@@ -382,6 +382,37 @@ def ledger_check() -> None:
                f"held {report.held_fen} fen, payable {report.payable_fen} fen")
 
 
+# --- face calibration (issue 4) ------------------------------------------------------------------
+
+@cli.command()
+@click.option("--faces", "faces_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="a folder with LABELS.tsv (file, identity, notes) and the photos it lists")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="write a PNG of the genuine and impostor distance distributions")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="also write every number as JSON")
+def calibrate(faces_dir: Path, plot_path: Path | None, json_path: Path | None) -> None:
+    """Measure face distances on a labelled folder; print FAR/FRR and recommended thresholds."""
+    from verification import calibration
+    from verification.adapters.face_dlib import DlibFaceEngine
+    from verification.settings import DEFAULT_FACE_ACCEPT, DEFAULT_FACE_REJECT
+
+    if not faces_dir.is_dir():
+        raise UserError(f"{faces_dir} is not a folder")
+    try:
+        cal = calibration.calibrate(faces_dir, DlibFaceEngine())
+    except calibration.CalibrationError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(calibration.format_report(cal, current=(DEFAULT_FACE_ACCEPT, DEFAULT_FACE_REJECT)))
+    if plot_path is not None:
+        calibration.plot(cal, plot_path)
+        click.echo(f"plot written to {plot_path}")
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(cal.summary(), indent=2) + "\n", encoding="utf-8")
+        click.echo(f"numbers written to {json_path}")
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
