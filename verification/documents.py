@@ -98,10 +98,11 @@ class DocumentReader:
         attempts = [(flat[band_top:], band_top), (flat, 0)]
         last_error: mrz.MrzInvalid | None = None
         found_lines = False
+        name_lines: list[str] = []
         for image, _offset in attempts:
             image = np.ascontiguousarray(image)
             boxes = self._refine_mrz(image, self.ocr.read(image))
-            result, error, seen = read_mrz(boxes, today)
+            result, error, seen = read_mrz(boxes, today, name_lines)
             found_lines = found_lines or seen
             if result is not None:
                 checks.append(CheckResult("mrz", PASS, None, details={"format": result.format,
@@ -121,35 +122,100 @@ class DocumentReader:
 
 
     def _refine_mrz(self, image: np.ndarray, boxes: list[TextBox]) -> list[TextBox]:
-        """Re-read MRZ-like lines whose length is off, in two overlapping halves.
+        """Re-read the MRZ lines from crops the recogniser reads reliably.
 
-        The recogniser miscounts long runs of ``<`` and drops letters next to them
-        when it reads a whole 44-character line at once; halves read reliably.
+        Reading a whole 44-character line at once, the recogniser miscounts long runs of
+        ``<`` and drops letters next to them, and detection often cuts a name line short.
+        All MRZ lines start and end at the same x, so each line is cropped to the widest
+        extent seen; a name line is read from its start over a growing span until its
+        trailing fillers appear, a data line in two overlapping halves.
         """
-        out = []
-        widths = {w for _, w in mrz.FORMATS.values()}
-        for box in boxes:
+        def looks_mrz(b: TextBox) -> bool:
+            line = mrz.clean_ocr_line(b.text)
+            return len(line) >= 8 and (line.count("<") >= 2 or len(line) >= 28)
+
+        zone = [b for b in boxes if looks_mrz(b)]
+        if not zone:
+            return boxes
+        h, w = image.shape[:2]
+        x0 = max(0, int(min(b.left for b in zone)) - 2)
+        x1 = min(w, int(max(b.right for b in zone)))
+        for b in zone:  # detection sometimes stops short of a line's end: trust the ink
+            x1 = max(x1, min(w, _ink_extent(image, b)[1]))
+        # Characters are monospaced: the pitch of the longest reading gives the line's length.
+        longest = max(zone, key=lambda b: len(mrz.clean_ocr_line(b.text)))
+        est = (longest.right - longest.left) / max(1, len(mrz.clean_ocr_line(longest.text)))
+        n = mrz.nearest_width(round((x1 - x0) / est))
+        pitch = (x1 - x0) / n
+        out = [b for b in boxes if not looks_mrz(b)]
+        for box in zone:
             line = mrz.clean_ocr_line(box.text)
-            if len(line) >= 10 and line.count("<") >= 2 and len(line) not in widths:
-                h, w = image.shape[:2]
-                pad = max(4, int((box.bottom - box.top) * 0.15))
-                top, bottom = max(0, int(box.top) - pad), min(h, int(box.bottom) + pad)
-                left, right = max(0, int(box.left) - pad), min(w, int(box.right) + pad)
-                span = right - left
-                halves = [image[top:bottom, left:left + int(span * 0.58)],
-                          image[top:bottom, left + int(span * 0.42):right]]
-                a, b = (mrz.clean_ocr_line(t) for t in self.ocr.read_lines(halves))
-                merged = mrz.merge_halves(a, b, mrz.nearest_width(len(line)))
-                if merged:
-                    box = TextBox(box.corners, merged, box.score)
-            out.append(box)
+            pad = max(4, int((box.bottom - box.top) * 0.2))
+            top, bottom = max(0, int(box.top) - pad), min(h, int(box.bottom) + pad)
+
+            def crop(a: float, b: float) -> np.ndarray:
+                # A margin around the text: the recogniser drops a character touching the edge.
+                import cv2
+
+                part = np.ascontiguousarray(image[top:bottom, max(0, int(a)):min(w, int(b))])
+                return cv2.copyMakeBorder(part, 6, 6, 12, 12, cv2.BORDER_REPLICATE) if part.size else part
+
+            if sum(c.isdigit() for c in line) < 4:
+                # A name line: read from its start over a growing span until the trailing fillers show.
+                for k in (14, 20, 28, n):
+                    reading = mrz.clean_ocr_line(self.ocr.read_lines([crop(x0, x0 + (k + 0.5) * pitch)])[0])
+                    if reading.endswith("<") and "<<" in reading[5:]:
+                        line = reading
+                        break
+            elif len(line) != n:
+                # A data line read at the wrong length: read it again in two overlapping halves;
+                # the first half of the line comes from the left reading, the rest from the right.
+                a, b = (mrz.clean_ocr_line(t) for t in self.ocr.read_lines(
+                    [crop(x0, x0 + 0.58 * (x1 - x0)), crop(x0 + 0.42 * (x1 - x0), x1 + pitch)]))
+                merged = mrz.merge_halves(a, b, n)
+                line = merged if len(merged) == n else mrz.splice(line, b, n)
+            out.append(TextBox(box.corners, line, box.score))
         return out
 
 
-def read_mrz(boxes: Sequence[TextBox], today: date) -> tuple[mrz.Mrz | None, mrz.MrzInvalid | None, bool]:
-    """The MRZ among OCR boxes: (parsed, the error of the best failed attempt, whether MRZ-like lines were seen)."""
+def _ink_extent(image: np.ndarray, box: TextBox) -> tuple[int, int]:
+    """The box's left end, and the right end of the run of dark text it starts (detection often stops short)."""
+    import cv2
+
+    h = image.shape[0]
+    top, bottom = max(0, int(box.top)), min(h, int(box.bottom) + 1)
+    strip = cv2.cvtColor(np.ascontiguousarray(image[top:bottom]), cv2.COLOR_RGB2GRAY)
+    if strip.size == 0:
+        return int(box.left), int(box.right)
+    _, ink = cv2.threshold(strip, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    cols = ink.sum(axis=0) >= 2
+    gap = max(8, int((box.bottom - box.top) * 1.5))  # characters are closer than this
+    left, right = int(box.left), int(box.right)
+    x = right
+    while x < len(cols):
+        nxt = np.flatnonzero(cols[x:x + gap])
+        if len(nxt) == 0:
+            break
+        x = x + int(nxt[-1]) + 1
+        right = x
+    return left, right
+
+
+def read_mrz(boxes: Sequence[TextBox], today: date, name_lines: list[str] | None = None
+             ) -> tuple[mrz.Mrz | None, mrz.MrzInvalid | None, bool]:
+    """The MRZ among OCR boxes: (parsed, the error of the best failed attempt, whether MRZ-like lines were seen).
+
+    ``name_lines`` collects name-line readings across attempts (a crop, then the whole page),
+    so a name read well once can join a lower line read well another time.
+    """
     ordered = sorted(boxes, key=lambda b: b.cy)
+    name_lines = name_lines if name_lines is not None else []
+    for b in ordered:
+        t = mrz.clean_ocr_line(b.text)
+        if len(t) >= 10 and sum(c.isdigit() for c in t) < 4 and "<<" in t[5:] and t not in name_lines:
+            name_lines.append(t)
     lines = mrz.candidate_lines(b.text for b in ordered)
+    lines += [t for t in name_lines if t not in lines and len(t) < 24]
     if not lines:
         return None, None, False
     error: mrz.MrzInvalid | None = None
@@ -169,13 +235,12 @@ def read_mrz(boxes: Sequence[TextBox], today: date) -> tuple[mrz.Mrz | None, mrz
             if error is None or exc.reason == "mrz_check_digit":
                 error = exc
             continue
-        if i > 0:
-            top = lines[i - 1]
+        for top in name_lines:
             top = (top + "<" * len(line))[:len(line)]
             try:
                 return mrz.parse([top, line], today), None, True
             except mrz.MrzInvalid:
-                pass
+                continue
         return lower, None, True
     if error is None:
         try:

@@ -336,6 +336,22 @@ def merge_halves(left: str, right: str, width: int) -> str:
     return left + right
 
 
+def splice(head: str, tail: str, width: int) -> str:
+    """A line of ``width`` from a reading of its start and one of its end, joined at the fillers.
+
+    OCR miscounts a long run of ``<``: the text before the run comes from ``head``, the text
+    after it from ``tail``, and the run is as long as the line needs.
+    """
+    runs = [(m.start(), m.end()) for m in re.finditer(r"<{3,}", head)]
+    prefix = head[:runs[0][0]] if runs else head
+    tail_runs = [(m.start(), m.end()) for m in re.finditer(r"<{2,}", tail)]
+    suffix = tail[tail_runs[-1][1]:] if tail_runs else ""
+    fill = width - len(prefix) - len(suffix)
+    if fill < 0:
+        return head
+    return prefix + "<" * fill + suffix
+
+
 def nearest_width(length: int) -> int:
     """The MRZ line width (30, 36 or 44) closest to ``length``."""
     return min((w for _, w in FORMATS.values()), key=lambda w: abs(w - length))

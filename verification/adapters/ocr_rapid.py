@@ -29,8 +29,11 @@ class RapidOcrEngine:
                 if self._engine is None:
                     from rapidocr_onnxruntime import RapidOCR
 
-                    self._engine = RapidOCR(intra_op_num_threads=self._threads,
-                                            inter_op_num_threads=1, print_verbose=False)
+                    # Documents arrive flattened to about 1000 px: capping detection at 960 px
+                    # (instead of scaling the short side up to 736) halves the time, same readings.
+                    self._engine = RapidOCR(intra_op_num_threads=self._threads, inter_op_num_threads=1,
+                                            print_verbose=False, det_limit_type="max",
+                                            det_limit_side_len=960)
         return self._engine
 
     def read(self, rgb: np.ndarray) -> list[TextBox]:
