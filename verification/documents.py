@@ -150,7 +150,7 @@ class DocumentReader:
         out = [b for b in boxes if not looks_mrz(b)]
         for box in zone:
             line = mrz.clean_ocr_line(box.text)
-            pad = max(4, int((box.bottom - box.top) * 0.2))
+            pad = max(3, int((box.bottom - box.top) * 0.1))
             top, bottom = max(0, int(box.top) - pad), min(h, int(box.bottom) + pad)
 
             def crop(a: float, b: float) -> np.ndarray:
@@ -158,12 +158,16 @@ class DocumentReader:
                 import cv2
 
                 part = np.ascontiguousarray(image[top:bottom, max(0, int(a)):min(w, int(b))])
-                return cv2.copyMakeBorder(part, 6, 6, 12, 12, cv2.BORDER_REPLICATE) if part.size else part
+                if not part.size:
+                    return part
+                paper = [int(v) for v in np.median(part.reshape(-1, 3), axis=0)]
+                return cv2.copyMakeBorder(part, 4, 4, 12, 12, cv2.BORDER_CONSTANT, value=paper)
 
             if sum(c.isdigit() for c in line) < 4:
                 # A name line: read from its start over a growing span until the trailing fillers show.
                 for k in (14, 20, 28, n):
                     reading = mrz.clean_ocr_line(self.ocr.read_lines([crop(x0, x0 + (k + 0.5) * pitch)])[0])
+                    reading = reading[:2] + reading[2:].translate(_NAME_LETTERS)
                     if reading.endswith("<") and "<<" in reading[5:]:
                         line = reading
                         break
@@ -176,6 +180,9 @@ class DocumentReader:
                 line = merged if len(merged) == n else mrz.splice(line, b, n)
             out.append(TextBox(box.corners, line, box.score))
         return out
+
+
+_NAME_LETTERS = str.maketrans({"0": "O", "1": "I", "5": "S", "8": "B"})  # a name line holds no digits
 
 
 def _ink_extent(image: np.ndarray, box: TextBox) -> tuple[int, int]:

@@ -38,6 +38,7 @@ class Thresholds:
     min_brightness: float = 50.0  # mean grey level of the document (0-255)
     min_sharpness: float = 40.0  # variance of the Laplacian on the flattened document
     max_glare: float = 0.006  # largest saturated blob, as a fraction of the document's area
+    min_contrast: float = 12.0  # standard deviation of the grey levels: a blank page has none
     work_side: int = 1200  # long side the photo is shrunk to for finding the document
 
 
@@ -80,10 +81,13 @@ def assess(rgb: np.ndarray, *, ratio: float = ID_CARD_RATIO, width: int = 1000,
 
     quad = find_quad(gray, ratio)
     measures: dict[str, float] = {}
+    image_ratio = max(h, w) / min(h, w)
+    fills_frame = abs(image_ratio / ratio - 1) <= 0.06
+    if quad is not None and fills_frame and cv2.contourArea(quad) < 0.25 * gray.size:
+        quad = None  # a shape printed on a document that fills the frame, not the document
     if quad is None:
         cut = _touches_border(gray, ratio)
-        image_ratio = max(h, w) / min(h, w)
-        if abs(image_ratio / ratio - 1) <= 0.12 and not cut:
+        if fills_frame and not cut:
             quad = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], np.float32)  # fills the frame
             measures["full_frame"] = 1.0
         elif require_document:
@@ -109,6 +113,13 @@ def assess(rgb: np.ndarray, *, ratio: float = ID_CARD_RATIO, width: int = 1000,
     measures["brightness"] = brightness
     if brightness < t.min_brightness:
         return Assessment([refuse("image_too_dark", score=brightness, threshold=t.min_brightness)],
+                          quad=_corners(quad), measures=measures)
+    fh, fw = flat_gray.shape
+    contrast = float(flat_gray[fh // 10:fh - fh // 10, fw // 10:fw - fw // 10].std())
+    measures["contrast"] = contrast
+    if contrast < t.min_contrast:
+        # A blank sheet or an empty table: nothing printed on it, so there is no document.
+        return Assessment([refuse("document_not_found", score=contrast, threshold=t.min_contrast)],
                           quad=_corners(quad), measures=measures)
     sharp = sharpness(flat_gray)
     measures["sharpness"] = sharp
@@ -158,7 +169,7 @@ def find_quad(gray: np.ndarray, ratio: float) -> np.ndarray | None:
     for mask in masks:
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         for c in sorted(contours, key=cv2.contourArea, reverse=True)[:5]:
-            if cv2.contourArea(c) < 0.08 * area:
+            if cv2.contourArea(c) < 0.03 * area:
                 break
             hull = cv2.convexHull(c)
             peri = cv2.arcLength(hull, True)
