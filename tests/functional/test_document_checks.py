@@ -216,3 +216,30 @@ def test_http_blurred_card_carries_the_hint_for_the_app(client, auth, photos, fa
     gate = next(c for c in body["checks"] if c["name"] == "document_image")
     assert (body["decision"], gate["reason"]) == ("rejected", "document_blurred")
     assert gate["hint"].startswith("hold still")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_http_garbage_documents_get_a_clear_answer_never_a_500(client, auth, photos):
+    import numpy as np
+
+    r = client.post("/v1/cases", json={"subject_id": "g1", "role": "viewer", "declared_name": "张三",
+                                       "document_type": "cn_resident_id", "document_number": "11010119900307123X"},
+                    headers=auth)
+    case_id = r.get_json()["id"]
+    tiny = jpeg(np.zeros((1, 1, 3), np.uint8))
+    r = client.put(f"/v1/cases/{case_id}/document", data={"front": (io.BytesIO(tiny), "f.jpg")}, headers=auth,
+                   content_type="multipart/form-data")
+    assert r.status_code == 422 and r.get_json()["error"] == "image_too_small"
+    strip = jpeg(np.full((40, 20000, 3), 200, np.uint8))  # a 20,000-pixel-wide strip
+    r = client.put(f"/v1/cases/{case_id}/document", data={"front": (io.BytesIO(strip), "f.jpg")}, headers=auth,
+                   content_type="multipart/form-data")
+    assert r.status_code == 422 and r.get_json()["error"] == "image_too_small"
+    wide = jpeg(np.full((300, 20000, 3), 200, np.uint8))  # wide enough to upload: the gate refuses it
+    body = submit_http(client, auth, wide, jpeg(photos[1]), "张三", "11010119900307123X", subject="g2")
+    assert body["decision"] == "rejected"
+    assert {"image_too_small", "document_not_found"} & set(body["reasons"])
+    cat = jpeg(photos[0])  # a photo of a face (our cat) instead of a card
+    body = submit_http(client, auth, cat, jpeg(photos[1]), "张三", "11010119900307123X", subject="g3")
+    assert body["decision"] == "rejected"
+    gate = body["checks"][1]
+    assert gate["verdict"] == "fail" and gate.get("hint")
