@@ -16,6 +16,7 @@ document_expired, mrz_not_found, mrz_check_digit, mrz_format.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -27,6 +28,8 @@ from . import idcard, idnumber, mrz, names, quality
 from .checks import FAIL, PASS, REVIEW, SKIPPED, CheckResult
 from .ocr import OcrEngine, TextBox
 from .pipeline import Evidence
+
+log = logging.getLogger("livegate.documents")
 
 CARD_WIDTH = 1000  # the flattened card is OCR'd at this width (text 25-35 px high)
 PAGE_WIDTH = 1100
@@ -41,6 +44,13 @@ class DocumentReader:
     thresholds: quality.Thresholds = quality.Thresholds()
 
     def __call__(self, evidence: Evidence, today: date) -> list[CheckResult]:
+        try:
+            return self._read(evidence, today)
+        except Exception:  # a picture we failed to foresee must not fail the case: a person looks at it
+            log.exception("the document reader failed")
+            return [CheckResult("document_read", REVIEW, "document_reader_error")]
+
+    def _read(self, evidence: Evidence, today: date) -> list[CheckResult]:
         if evidence.document_type == "passport":
             return self.read_passport(evidence.document_front.rgb, evidence.declared_name,
                                       evidence.declared_number, today)

@@ -112,3 +112,25 @@ def test_nothing_readable_is_refused_with_a_hint():
     checks = cross_check_card(CardFields(), "张三丰", NUMBER, TODAY)
     assert [(c.verdict, c.reason) for c in checks] == [(FAIL, "document_unreadable")]
     assert checks[0].hint
+
+
+def test_a_reader_failure_sends_the_case_to_a_person_instead_of_crashing():
+    import random
+
+    from fixtures import cards, variants
+    from verification.documents import DocumentReader
+    from verification.images import DecodedImage
+    from verification.pipeline import Evidence
+
+    class BrokenOcr:
+        def read(self, rgb):
+            raise RuntimeError("model file damaged")
+
+        def read_lines(self, crops):
+            raise RuntimeError("model file damaged")
+
+    person = cards.random_person(random.Random(3))
+    photo = variants.on_table(cards.render_front(person, variants.placeholder_portrait(3)), scale=0.6)
+    img = DecodedImage(photo, "png", photo.shape[1], photo.shape[0])
+    checks = DocumentReader(BrokenOcr())(Evidence("cn_resident_id", person.name, person.number, img, []), TODAY)
+    assert [(c.verdict, c.reason) for c in checks] == [(REVIEW, "document_reader_error")]
