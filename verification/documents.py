@@ -282,7 +282,15 @@ def cross_check_card(fields: idcard.CardFields, declared_name: str, declared_num
                             hint=HINT_RETAKE)]
     checks: list[CheckResult] = [CheckResult("document_read", PASS, None, details={**raw, "fields": public})]
     declared = idnumber.normalize(declared_number)
-    if not fields.number_valid:
+    try:
+        idnumber.parse(declared, today=date(2999, 1, 1))
+        declared_valid = True
+    except idnumber.InvalidResidentId:
+        declared_valid = False
+    if not declared_valid:
+        # The declared number is already rejected on its own (document_number_invalid): no second reason.
+        checks.append(CheckResult("document_number_match", SKIPPED, "declared_number_invalid"))
+    elif not fields.number_valid:
         checks.append(CheckResult("document_number_match", REVIEW, "document_number_unreadable",
                                   details={"read": idnumber.mask(fields.number)}, hint=HINT_RETAKE))
     elif fields.number != declared:

@@ -134,3 +134,9 @@ def test_a_reader_failure_sends_the_case_to_a_person_instead_of_crashing():
     img = DecodedImage(photo, "png", photo.shape[1], photo.shape[0])
     checks = DocumentReader(BrokenOcr())(Evidence("cn_resident_id", person.name, person.number, img, []), TODAY)
     assert [(c.verdict, c.reason) for c in checks] == [(REVIEW, "document_reader_error")]
+
+
+def test_an_invalid_declared_number_is_not_also_called_a_mismatch():
+    wrong = NUMBER[:17] + ("0" if NUMBER[17] != "0" else "1")
+    v = verdicts(cross_check_card(fields(), "张三丰", wrong, TODAY))
+    assert v["document_number_match"] == (SKIPPED, "declared_number_invalid")
