@@ -33,11 +33,7 @@ def json_body() -> dict[str, Any]:
 def files(field: str) -> list[bytes]:
     if not (request.mimetype or "").startswith("multipart/form-data"):
         raise ApiError(415, "unsupported_media_type", "upload images as multipart/form-data")
-    out = []
-    for f in request.files.getlist(field):
-        out.append(f.read())
-        f.close()  # uploads over 500 KB are spooled to temporary files: close them now
-    return out
+    return [f.read() for f in request.files.getlist(field)]
 
 
 @bp.post("/cases")
@@ -63,12 +59,12 @@ def upload_document(case_id: str):
     """Upload the document image (``front``, optional ``back``)."""
     svc = services()
     front = files("front")
-    back = files("back")
+    back = request.files.getlist("back")
     if len(front) != 1:
         raise ApiError(400, "invalid_request", "send exactly one file in the 'front' field", field="front")
     with svc.db.uow() as session:
         require_case_access(session, case_id)
-        case = cases.attach_document(svc, session, case_id, front[0], back[0] if back else None)
+        case = cases.attach_document(svc, session, case_id, front[0], back[0].read() if back else None)
         session.commit()
         return jsonify(cases.case_view(svc, case))
 
