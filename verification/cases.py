@@ -221,11 +221,7 @@ def record_outcome(svc: Services, session: Session, case: Case, outcome: Outcome
         case.checks.append(CheckRecord(name=check.name, verdict=check.verdict, score=check.score,
                                        threshold=check.threshold, reason=check.reason,
                                        details=_jsonable({**check.details, **({"hint": check.hint}
-<<<<<<< HEAD
                                                                               if check.hint else {})}),
-=======
-                                                                               if check.hint else {})}),
->>>>>>> issue-3
                                        created_at=now))
     case.birth_date = outcome.birth_date
     case.adult = outcome.adult
@@ -318,12 +314,8 @@ def case_view(svc: Services, case: Case) -> dict[str, Any]:
             {"name": c.name, "verdict": c.verdict, "reason": c.reason,
              **({"score": round(c.score, 4)} if c.score is not None else {}),
              **({"threshold": c.threshold} if c.threshold is not None else {}),
-<<<<<<< HEAD
              # which liveness step failed, and what the user can do about it
              **{k: (c.details or {})[k] for k in ("step", "hint") if k in (c.details or {})}}
-=======
-             **({"hint": c.details["hint"]} if (c.details or {}).get("hint") else {})}
->>>>>>> issue-3
             for c in case.checks
         ],
     }
