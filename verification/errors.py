@@ -90,3 +90,11 @@ class RetryLater(DomainError):
     def __init__(self, message: str, retry_at: datetime | None = None) -> None:
         super().__init__(message, retry_at=retry_at.isoformat() if retry_at else None)
         self.retry_at = retry_at
+
+
+class RoomNotFound(DomainError):
+    """No such live room."""
+
+
+class RequestNotFound(DomainError):
+    """No such request (category change, prior report, concern flag)."""
