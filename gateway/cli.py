@@ -292,6 +292,26 @@ def audit_verify() -> None:
     click.echo(f"audit chain intact: {report.entries} entries")
 
 
+@cli.group()
+def report() -> None:
+    """Reports to the regulator."""
+
+
+@report.command("quarterly")
+@click.option("--quarter", required=True, help="the calendar quarter, like 2026Q4 (in LIVEGATE_TIMEZONE)")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+def report_quarterly(quarter: str, fmt: str) -> None:
+    """Live rooms, anchors, active auditors and their ratio for one quarter (warns above 1:50)."""
+    from verification.reports import quarterly_report
+
+    svc = _services()
+    with svc.db.uow() as session:
+        result = quarterly_report(svc, session, quarter)
+    click.echo(result.to_csv() if fmt == "csv" else result.to_json(), nl=fmt != "csv")
+    if result.warning:
+        click.echo(f"livegate: warning: {result.warning}", err=True)
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
