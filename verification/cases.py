@@ -135,8 +135,19 @@ def _replace_images(svc: Services, case: Case, kinds: tuple[str, ...],
 
 # --- submitting ----------------------------------------------------------------
 
+STALE_PROCESSING = timedelta(minutes=10)
+
+
 def begin_submit(svc: Services, session: Session, case_id: str) -> Evidence:
-    """Move the case to ``processing`` and hand back its evidence (the caller commits first)."""
+    """Move the case to ``processing`` and hand back its evidence (the caller commits first).
+
+    A case left in ``processing`` by a process that died mid-check may be submitted
+    again once it is stale; a live submission in progress gets ``case_not_open``.
+    """
+    case = get_case(session, case_id)
+    if (case.state == "processing" and case.submitted_at is not None
+            and as_utc(case.submitted_at) < svc.clock.now() - STALE_PROCESSING):
+        case.state = "collecting"
     case = _open_case(svc, session, case_id)
     kinds = {i.kind for i in case.images}
     for needed, label in (("document_front", "document"), ("selfie", "selfie")):

@@ -1,4 +1,4 @@
-"""Images are purged on schedule; the decision and its audit trail stay."""
+"""Case lifecycle: images purged on schedule (decision and audit stay); stale submissions recover."""
 
 from datetime import timedelta
 
@@ -39,3 +39,21 @@ def test_images_older_than_the_retention_period_are_erased_and_the_case_remains(
         assert entries[-1].action == "images.purged" and verify_chain(entries).broken_at is None
     with services.db.uow() as session:
         assert purge_images(services, session, clock.now() + timedelta(days=1)).cases == 0
+
+
+def test_a_case_left_processing_by_a_dead_worker_can_be_submitted_again_later(services, clock):
+    import pytest
+
+    from verification.errors import CaseNotOpen
+
+    case_id = _case_with_images(services)
+    with services.db.uow() as session:
+        cases.begin_submit(services, session, case_id)
+        session.commit()  # the worker then dies before recording an outcome
+    with services.db.uow() as session, pytest.raises(CaseNotOpen):
+        cases.begin_submit(services, session, case_id)
+    clock.advance(minutes=11)
+    with services.db.uow() as session:
+        cases.begin_submit(services, session, case_id)
+        session.commit()
+        assert session.get(Case, case_id).state == "processing"
