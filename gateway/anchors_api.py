@@ -254,3 +254,75 @@ def rooms_with_measure():
     with svc.db.uow() as session:
         require_any(session, "anchors", "broadcasts")
         return jsonify({"measure": measure, "rooms": ratings.rooms_with_measure(svc, session, measure)})
+
+
+# --- the concern list and key monitoring (R11, R18) -------------------------------------------
+
+@bp.post("/concerns")
+def flag_concern():
+    """Put an anchor, agent or room on the concern list or under key monitoring."""
+    from verification import concerns
+
+    svc = services()
+    body = json_body()
+    with svc.db.uow() as session:
+        client = require_client(session, "anchors")
+        row = concerns.flag(svc, session, target_type=body.get("target_type"), target_id=body.get("target_id"),
+                            rule=body.get("rule"), note=body.get("note"), actor=_actor(client))
+        session.commit()
+        return jsonify(concerns.flag_view(row)), 201
+
+
+@bp.post("/concerns/scan")
+def scan_concerns():
+    """Run the monitoring rules over recent tips now (also `livegate concerns scan`)."""
+    from verification import concerns
+
+    svc = services()
+    with svc.db.uow() as session:
+        require_client(session, "anchors")
+        rows = concerns.scan(svc, session)
+        session.commit()
+        return jsonify({"flags": [concerns.flag_view(r) for r in rows]})
+
+
+@bp.get("/concerns")
+def list_concerns():
+    """The open flags of both lists."""
+    from verification import concerns
+
+    svc = services()
+    with svc.db.uow() as session:
+        require_any(session, "anchors", "review")
+        return jsonify({"flags": [concerns.flag_view(r) for r in concerns.open_flags(session)]})
+
+
+@bp.get("/concerns/report")
+def concern_report():
+    """The open flags as a written report: ``?format=text`` (default) or ``json``."""
+    from flask import Response
+
+    from verification import concerns
+
+    svc = services()
+    fmt = request.args.get("format", "text")
+    with svc.db.uow() as session:
+        require_any(session, "anchors", "review")
+        text = concerns.written_report(svc, session, fmt)
+    mimetype = "application/json" if fmt == "json" else "text/plain"
+    return Response(text, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="concern-report.{"json" if fmt == "json" else "txt"}"'})
+
+
+@bp.post("/review/concerns/<flag_id>/clear")
+def clear_concern(flag_id: str):
+    """A reviewer takes a target off the list."""
+    from verification import concerns
+
+    svc = services()
+    body = json_body()
+    with svc.db.uow() as session:
+        client = require_client(session, "review")
+        row = concerns.clear(svc, session, _int_id(flag_id), reviewer=_actor(client), note=body.get("note") or "")
+        session.commit()
+        return jsonify(concerns.flag_view(row))
