@@ -59,6 +59,9 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services: Servic
     metrics.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(wellknown.bp)
+    from . import review_ui
+
+    review_ui.init_app(app)
     from . import anchors_api
 
     app.register_blueprint(anchors_api.bp)

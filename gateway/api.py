@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from verification import access, cases
+from verification import access, cases, review
 from verification.context import Services
 
 from .auth import require_case_access, require_client
@@ -147,6 +147,7 @@ def review_decide(case_id: str):
     body = json_body()
     with svc.db.uow() as session:
         client = require_client(session, "review")
+        review.ensure_not_claimed(svc, session, case_id, f"client:{client.name}")
         case = cases.decide_review(
             svc, session, case_id, reviewer=f"client:{client.name}", role="supervisor",
             decision=body.get("decision", ""), reason=body.get("reason", ""), note=body.get("note") or "",

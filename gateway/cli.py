@@ -270,6 +270,22 @@ def _parse_now(value: str):
     return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
+@cli.command("create-reviewer")
+@click.argument("login")
+@click.option("--role", required=True, type=click.Choice(["reviewer", "supervisor", "admin"]))
+@click.option("--subject", help="the reviewer's own platform account id (they may not decide its cases)")
+def create_reviewer(login: str, role: str, subject: str | None) -> None:
+    """Create a reviewer account and print its one-time password (changed at first login)."""
+    from verification.reviewers import create_reviewer as create
+
+    svc = _services()
+    with svc.db.uow() as session:
+        reviewer, password = create(svc, session, login, role, subject, actor="cli")
+        session.commit()
+    click.echo(f"reviewer {reviewer.login} ({reviewer.role}) created; one-time password:", err=True)
+    click.echo(password)
+
+
 @cli.group()
 def audit() -> None:
     """The tamper-evident audit trail."""

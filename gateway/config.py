@@ -76,6 +76,7 @@ def load_settings(env: Mapping[str, str] | None = None, overrides: Mapping[str, 
         image_retention_days=integer("LIVEGATE_IMAGE_RETENTION_DAYS", 30),
         max_upload_bytes=integer("LIVEGATE_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1024),
         max_image_pixels=integer("LIVEGATE_MAX_IMAGE_PIXELS", 30_000_000, 10_000),
+        review_secure_cookie=(get("LIVEGATE_REVIEW_SECURE_COOKIE", "0") or "0").lower() in ("1", "true", "yes"),
     )
     values.update(overrides)
     settings = Settings(**values)

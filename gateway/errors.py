@@ -38,6 +38,10 @@ ERROR_TABLE: list[tuple[type[e.DomainError], int, str | None]] = [
     (e.Forbidden, 403, "forbidden"),
     (e.TokenInvalid, 401, None),
     (e.RetryLater, 429, "retry_later"),
+    (e.LoginFailed, 401, "login_failed"),
+    (e.AccountLocked, 423, "account_locked"),
+    (e.CaseClaimed, 409, "case_claimed"),
+    (e.LeaseNotHeld, 409, "lease_not_held"),
 ]
 
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",

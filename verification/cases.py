@@ -168,6 +168,8 @@ def evidence_of(svc: Services, case: Case) -> Evidence:
     by_kind: dict[str, list[DecodedImage]] = {}
     for img in sorted(case.images, key=lambda i: (i.kind, i.seq)):
         by_kind.setdefault(img.kind, []).append(load(img))
+    if "document_front" not in by_kind:
+        raise CaseIncomplete("document")
     return Evidence(
         document_type=case.document_type,
         declared_name=svc.cipher.decrypt_text(case.declared_name_enc, "name"),
@@ -345,12 +347,15 @@ def decide_review(svc: Services, session: Session, case_id: str, *, reviewer: st
     if len(note or "") > 2000:
         raise InvalidInput("note is longer than 2000 characters", "note")
     case = get_case(session, case_id)
-    if case.state != "in_review":
+    if role not in ("reviewer", "supervisor", "admin"):
+        raise Forbidden("only reviewers decide cases")
+    overturning = case.state == "rejected" and decision == APPROVED
+    if case.state != "in_review" and not overturning:
         raise CaseNotOpen(case.state, f"the case is {case.state}, not in review")
     if reviewer_subject and reviewer_subject == case.subject.external_id:
         raise Forbidden("a reviewer cannot decide a case about their own account")
-    if role not in ("supervisor", "admin"):
-        raise Forbidden("this decision needs a supervisor")
+    if overturning and role not in ("supervisor", "admin"):
+        raise Forbidden("overturning a rejection needs a supervisor")
     now = svc.clock.now()
     case.decision = decision
     case.reasons = [reason]
@@ -366,7 +371,8 @@ def decide_review(svc: Services, session: Session, case_id: str, *, reviewer: st
         face = _selfie_template(svc, case)
         _approve(svc, session, case, base + "+review", face, now)
     audit.append(session, at=now, actor=reviewer, action=f"review.{decision}", object_type="case",
-                 object_id=case.id, data={"reason": reason, "note": note or ""})
+                 object_id=case.id, data={"reason": reason, "note": note or "",
+                                           **({"overturned": "rejected"} if overturning else {})})
     return case
 
 

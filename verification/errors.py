@@ -92,6 +92,33 @@ class RetryLater(DomainError):
         self.retry_at = retry_at
 
 
+# --- reviewer accounts and the review queue ---------------------------------------------
+
+class LoginFailed(DomainError):
+    """The login, password or one-time code is not right."""
+
+
+class AccountLocked(DomainError):
+    """Too many failed logins: the account is locked for a while."""
+
+    def __init__(self, locked_until: datetime) -> None:
+        super().__init__("too many failed attempts: the account is locked; try again later",
+                         locked_until=locked_until.isoformat())
+        self.retry_at = locked_until
+
+
+class CaseClaimed(DomainError):
+    """Another reviewer holds the case."""
+
+    def __init__(self, holder: str, until: datetime) -> None:
+        super().__init__(f"the case is claimed by {holder} until {until:%H:%M} UTC",
+                         holder=holder, until=until.isoformat())
+
+
+class LeaseNotHeld(DomainError):
+    """The reviewer must claim the case before deciding it (or the claim has expired)."""
+
+
 class RoomNotFound(DomainError):
     """No such live room."""
 

@@ -197,6 +197,62 @@ class Counter(Base):
     value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+# --- reviewers (issue 5: the reviewer queue in the browser) --------------------------------
+
+class Reviewer(Base):
+    """A person who decides cases in review: login, password hash, TOTP second factor."""
+
+    __tablename__ = "reviewers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # reviewer | supervisor | admin
+    password_hash: Mapped[str] = mapped_column(String(256))
+    password_is_temporary: Mapped[bool] = mapped_column(Boolean, default=True)
+    totp_secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # refuses a replayed code
+    subject_external_id: Mapped[str | None] = mapped_column(String(128))  # their own platform account
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReviewerSession(Base):
+    """A signed-in browser: the cookie holds a random token, only its hash is stored."""
+
+    __tablename__ = "reviewer_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # absolute limit
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    reviewer: Mapped[Reviewer] = relationship()
+
+
+class ReviewLease(Base):
+    """Who holds a case in review, until when: one row per case, taken by a conditional write."""
+
+    __tablename__ = "review_leases"
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"), index=True)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ReviewerDay(Base):
+    """A reviewer who worked on a given day (platform time zone): the auditor counts of R16/R17."""
+
+    __tablename__ = "reviewer_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"), primary_key=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decisions: Mapped[int] = mapped_column(Integer, default=0)
+
+
 # --- anchors and rooms: go-live gate, categories, rating files, concern list (issue 7) ----------
 
 class AnchorProfile(Base):

@@ -41,4 +41,5 @@ class Settings:
     max_upload_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 30_000_000
     min_image_side: int = 120
+    review_secure_cookie: bool = False  # set when the reviewer UI is served over HTTPS
     extra: dict[str, str] = field(default_factory=dict)

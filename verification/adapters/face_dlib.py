@@ -33,8 +33,14 @@ class DlibFaceEngine:
         if self._fr is None:
             with self._lock:
                 if self._fr is None:
+                    from PIL import ImageFile
+
+                    truncated = ImageFile.LOAD_TRUNCATED_IMAGES
                     import face_recognition
 
+                    # face_recognition turns on PIL's LOAD_TRUNCATED_IMAGES for the whole
+                    # process at import; images.decode must keep refusing truncated uploads.
+                    ImageFile.LOAD_TRUNCATED_IMAGES = truncated
                     self._fr = face_recognition
         return self._fr
 
