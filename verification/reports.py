@@ -4,8 +4,9 @@ auditor-to-room ratio, with a warning when one auditor has more than 50 rooms (1
 Counting rules (documented in docs/anchors.md):
 - a *live room* broadcast at least once in the quarter (an allowed go-live decision);
 - an *anchor* went live at least once in the quarter;
-- an *active auditor* made at least one reviewing decision in the quarter (a case decision,
-  a category change or a prior report), counted once however many they made;
+- an *active auditor* is a reviewer or supervisor account that worked on at least one day of
+  the quarter (logged in, claimed or decided: the reviewer-activity table ``reviewer_days``),
+  counted once however many days; admins (account managers) are not counted;
 - *registered rooms* were open at some moment of the quarter, live or not.
 Quarters are calendar quarters in the platform's time zone.
 """
@@ -18,7 +19,7 @@ import json
 import math
 import re
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from .context import Services
 from .errors import InvalidInput
-from .models import CategoryChange, Decision, GoLiveDecision, PriorReport, Room
+from .models import GoLiveDecision, Reviewer, ReviewerDay, Room
 
 MAX_ROOMS_PER_AUDITOR = 50
 _QUARTER = re.compile(r"^(\d{4})[-_ ]?Q([1-4])$", re.IGNORECASE)
@@ -39,6 +40,8 @@ class Quarter:
     start: datetime  # UTC
     end: datetime  # UTC, exclusive
     timezone: str
+    first_day: date  # local
+    last_day: date  # local, inclusive
 
 
 def parse_quarter(value: str, tz: str) -> Quarter:
@@ -52,7 +55,7 @@ def parse_quarter(value: str, tz: str) -> Quarter:
     nxt = date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)
     start = datetime(first.year, first.month, 1, tzinfo=zone).astimezone(timezone.utc)
     end = datetime(nxt.year, nxt.month, 1, tzinfo=zone).astimezone(timezone.utc)
-    return Quarter(f"{year}Q{q}", start, end, tz)
+    return Quarter(f"{year}Q{q}", start, end, tz, first, nxt - timedelta(days=1))
 
 
 @dataclass(frozen=True)
@@ -85,17 +88,16 @@ class QuarterlyReport:
         return buf.getvalue()
 
 
-def active_auditors(session: Session, start: datetime, end: datetime) -> set[str]:
-    """Everyone who made a reviewing decision in [start, end)."""
-    names: set[str] = set()
-    names.update(session.scalars(select(distinct(Decision.actor)).where(
-        Decision.source == "reviewer", Decision.created_at >= start, Decision.created_at < end)))
-    names.update(session.scalars(select(distinct(CategoryChange.decided_by)).where(
-        CategoryChange.decided_at >= start, CategoryChange.decided_at < end)))
-    names.update(session.scalars(select(distinct(PriorReport.decided_by)).where(
-        PriorReport.decided_at >= start, PriorReport.decided_at < end)))
-    names.discard(None)  # type: ignore[arg-type]
-    return names
+AUDITOR_ROLES = ("reviewer", "supervisor")
+
+
+def active_auditors(session: Session, first_day: date, last_day: date) -> int:
+    """Reviewer and supervisor accounts with at least one day of activity in [first_day, last_day]."""
+    return int(session.scalar(
+        select(func.count(distinct(ReviewerDay.reviewer_id)))
+        .join(Reviewer, Reviewer.id == ReviewerDay.reviewer_id)
+        .where(ReviewerDay.day >= first_day, ReviewerDay.day <= last_day, Reviewer.role.in_(AUDITOR_ROLES))
+    ) or 0)
 
 
 def ratio_of(auditors: int, rooms: int) -> tuple[str, float | None, str | None]:
@@ -121,7 +123,7 @@ def quarterly_report(svc: Services, session: Session, quarter: str) -> Quarterly
     anchors = int(session.scalar(select(func.count(distinct(GoLiveDecision.anchor_id))).where(*allowed)) or 0)
     registered = int(session.scalar(select(func.count(Room.id)).where(
         Room.created_at < q.end, or_(Room.closed_at.is_(None), Room.closed_at >= q.start))) or 0)
-    auditors = len(active_auditors(session, q.start, q.end))
+    auditors = active_auditors(session, q.first_day, q.last_day)
     ratio, per, warning = ratio_of(auditors, live_rooms)
     return QuarterlyReport(
         quarter=q.label, period_start=_iso(q.start), period_end=_iso(q.end), timezone=q.timezone,

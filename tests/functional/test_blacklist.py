@@ -123,3 +123,26 @@ def test_a_bad_blacklist_request_says_what_is_wrong_and_changes_nothing(client, 
 def test_blacklisting_an_unknown_anchor_is_a_404(client, auth):
     resp = client.post("/v1/anchors/nobody/blacklist", json={"kind": "fraud"}, headers=auth)
     assert resp.status_code == 404 and resp.get_json()["error"] == "subject_not_found"
+
+
+def test_a_supervisors_blacklisting_in_review_puts_the_face_into_the_search_at_once(
+        client, auth, faces_dir, face_engine, services):
+    from verification import review, reviewers
+
+    person, front = card(faces_dir, face_engine, FIRST_CARD, seed=31)
+    selfie = photo_bytes(faces_dir, FIRST_SELFIE)
+    verify_over_http(client, auth, front, selfie, subject_id="main", role="anchor", name=person.name,
+                     number=person.number)
+    opened, second = verify_over_http(client, auth, front, selfie, subject_id="alt", role="anchor",
+                                      name=person.name, number=person.number)
+    assert second["reasons"] == ["identity_in_use"]  # the face index was read (and cached) by now
+    with services.db.uow() as session:
+        sup, _ = reviewers.create_reviewer(services, session, "sup", "supervisor")
+        review.claim(services, session, opened.id, sup)
+        review.decide(services, session, opened.id, sup, decision="rejected", reason="other",
+                      note="vest change", blacklist=True)
+        session.commit()
+    other, front2 = card(faces_dir, face_engine, SECOND_CARD, seed=32)
+    _, third = verify_over_http(client, auth, front2, photo_bytes(faces_dir, SECOND_SELFIE), subject_id="third",
+                                role="anchor", name=other.name, number=other.number)
+    assert third["decision"] == "in_review" and third["reasons"] == ["possible_blacklisted_face"]
