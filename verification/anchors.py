@@ -282,4 +282,4 @@ def identity_of(session: Session, anchor_id: str) -> Identity | None:
 
 
 def _iso(value) -> str | None:
-    return as_utc(value).isoformat().replace("+00:00", "Z") if value else None
+    return as_utc(value).replace(microsecond=0).isoformat().replace("+00:00", "Z") if value else None

@@ -285,4 +285,4 @@ def _record(svc: Services, session: Session, finding: Finding, now: datetime, ac
 
 
 def _iso(value: datetime | None) -> str | None:
-    return as_utc(value).isoformat().replace("+00:00", "Z") if value else None
+    return as_utc(value).replace(microsecond=0).isoformat().replace("+00:00", "Z") if value else None

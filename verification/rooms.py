@@ -165,4 +165,4 @@ def close_room(svc: Services, session: Session, room: Room, reason: str, actor: 
 
 
 def _iso(value) -> str | None:
-    return as_utc(value).isoformat().replace("+00:00", "Z") if value else None
+    return as_utc(value).replace(microsecond=0).isoformat().replace("+00:00", "Z") if value else None
