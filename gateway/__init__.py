@@ -18,10 +18,10 @@ def build_services(settings, clock=None, face_engine=None) -> Services:
     from verification.pipeline import Verifier
     from verification.store import Database
 
-    from .engines import liveness_detector, document_reader
+    from .engines import document_reader, face_quality, liveness_detector
 
     verifier = Verifier(faces=face_engine or DlibFaceEngine(), liveness=liveness_detector(),
-                        reader=document_reader())
+                        reader=document_reader(), quality=face_quality())
     return Services(settings=settings, db=Database(settings.database_url), verifier=verifier,
                     clock=clock or SystemClock())
 
@@ -59,6 +59,9 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services: Servic
     metrics.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(wellknown.bp)
+    from . import tips_api
+
+    tips_api.init_app(app)
     from . import review_ui
 
     review_ui.init_app(app)

@@ -308,6 +308,111 @@ def audit_verify() -> None:
     click.echo(f"audit chain intact: {report.entries} entries")
 
 
+
+# --- tips: settlement, SMS outbox, ledger (issue 6) -------------------------------------------
+
+@cli.command()
+@click.option("--now", "now_text", help="settle as of this ISO time (default: now), e.g. 2026-07-01T00:00:00Z")
+def settle(now_text: str | None) -> None:
+    """Release the tip holds whose settlement time has come to the anchors' payable accounts."""
+    from datetime import datetime, timezone
+
+    from verification.ledger import settle_due
+
+    now = datetime.now(timezone.utc)
+    if now_text:
+        try:
+            now = datetime.fromisoformat(now_text.replace("Z", "+00:00"))
+        except ValueError:
+            raise UserError(f"--now: not an ISO date and time: {now_text!r}") from None
+        if now.tzinfo is None:
+            raise UserError("--now needs a time zone, e.g. 2026-07-01T00:00:00Z or +08:00")
+    svc = _services()
+    try:
+        report = settle_due(svc, now.astimezone(timezone.utc))
+    finally:
+        svc.db.dispose()
+    click.echo(f"settled {report.holds} hold(s), {report.fen} fen, as of {now.isoformat()}")
+
+
+@cli.command()
+@click.option("--to", "to", help="only messages to this phone number (E.164)")
+@click.option("--last", default=20, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
+def outbox(to: str | None, last: int, as_json: bool) -> None:
+    """Print the SMS messages stored by the outbox backend, newest first."""
+    from verification.sms import outbox_messages
+
+    svc = _services()
+    try:
+        with svc.db.uow() as session:
+            rows = outbox_messages(svc, session, to=to, last=last)
+    finally:
+        svc.db.dispose()
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            click.echo(f"{row['created_at']}  {row['to']}  [{row['status']}]  {row['body']}")
+    if not rows and not as_json:
+        click.echo("no messages in the outbox", err=True)
+
+
+@cli.group()
+def ledger() -> None:
+    """The double-entry tip ledger."""
+
+
+@ledger.command("check")
+def ledger_check() -> None:
+    """Prove the books balance; exit 1 naming the problems when they do not."""
+    from verification.ledger import check
+
+    svc = _services()
+    try:
+        with svc.db.uow() as session:
+            report = check(session)
+    finally:
+        svc.db.dispose()
+    if not report.balanced:
+        for problem in report.problems:
+            click.echo(f"ledger problem: {problem}")
+        sys.exit(1)
+    click.echo(f"ledger balanced: {report.transactions} transactions, {report.postings} postings; "
+               f"held {report.held_fen} fen, payable {report.payable_fen} fen")
+
+
+# --- face calibration (issue 4) ------------------------------------------------------------------
+
+@cli.command()
+@click.option("--faces", "faces_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="a folder with LABELS.tsv (file, identity, notes) and the photos it lists")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="write a PNG of the genuine and impostor distance distributions")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="also write every number as JSON")
+def calibrate(faces_dir: Path, plot_path: Path | None, json_path: Path | None) -> None:
+    """Measure face distances on a labelled folder; print FAR/FRR and recommended thresholds."""
+    from verification import calibration
+    from verification.adapters.face_dlib import DlibFaceEngine
+    from verification.settings import DEFAULT_FACE_ACCEPT, DEFAULT_FACE_REJECT
+
+    if not faces_dir.is_dir():
+        raise UserError(f"{faces_dir} is not a folder")
+    try:
+        cal = calibration.calibrate(faces_dir, DlibFaceEngine())
+    except calibration.CalibrationError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(calibration.format_report(cal, current=(DEFAULT_FACE_ACCEPT, DEFAULT_FACE_REJECT)))
+    if plot_path is not None:
+        calibration.plot(cal, plot_path)
+        click.echo(f"plot written to {plot_path}")
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(cal.summary(), indent=2) + "\n", encoding="utf-8")
+        click.echo(f"numbers written to {json_path}")
+
+
 @cli.group()
 def report() -> None:
     """Reports to the regulator."""

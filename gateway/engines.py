@@ -21,3 +21,12 @@ def document_reader():
     except ImportError:
         return None
     return read_document
+
+
+def face_quality():
+    """The face quality gates on the frame matched against the document, when installed."""
+    try:
+        from verification.quality import check_face_quality
+    except ImportError:
+        return None
+    return check_face_quality

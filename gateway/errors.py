@@ -23,6 +23,13 @@ class ApiError(Exception):
 
 # (domain error, HTTP status, stable code or None to take the error's own reason)
 ERROR_TABLE: list[tuple[type[e.DomainError], int, str | None]] = [
+    # tips (issue 6)
+    (e.IdempotencyConflict, 409, "idempotency_key_reused"),
+    (e.StepUpNotFound, 404, "step_up_not_found"),
+    (e.StepUpEnded, 410, None),
+    (e.SmsUndeliverable, 422, "sms_undeliverable"),
+    (e.SmsRateLimited, 429, "sms_rate_limited"),
+    (e.SmsUnavailable, 503, "sms_unavailable"),
     (e.ImageTooLarge, 413, "image_too_large"),
     (e.InvalidImage, 422, None),
     (e.InvalidInput, 400, "invalid_request"),
@@ -45,7 +52,7 @@ ERROR_TABLE: list[tuple[type[e.DomainError], int, str | None]] = [
 ]
 
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+              405: "method_not_allowed", 409: "conflict", 410: "gone", 413: "payload_too_large",
               415: "unsupported_media_type", 429: "too_many_requests"}
 
 

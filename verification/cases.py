@@ -224,7 +224,9 @@ def record_outcome(svc: Services, session: Session, case: Case, outcome: Outcome
     for check in outcome.checks:
         case.checks.append(CheckRecord(name=check.name, verdict=check.verdict, score=check.score,
                                        threshold=check.threshold, reason=check.reason,
-                                       details=_jsonable(check.details), created_at=now))
+                                       details=_jsonable({**check.details, **({"hint": check.hint}
+                                                                              if check.hint else {})}),
+                                       created_at=now))
     case.birth_date = outcome.birth_date
     case.adult = outcome.adult
     case.document_fields_enc = svc.cipher.encrypt_text(json.dumps(outcome.document), "document_fields")
@@ -315,7 +317,9 @@ def case_view(svc: Services, case: Case) -> dict[str, Any]:
         "checks": [
             {"name": c.name, "verdict": c.verdict, "reason": c.reason,
              **({"score": round(c.score, 4)} if c.score is not None else {}),
-             **({"threshold": c.threshold} if c.threshold is not None else {})}
+             **({"threshold": c.threshold} if c.threshold is not None else {}),
+             # which liveness step failed, and what the user can do about it
+             **{k: (c.details or {})[k] for k in ("step", "hint") if k in (c.details or {})}}
             for c in case.checks
         ],
     }

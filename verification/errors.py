@@ -92,6 +92,39 @@ class RetryLater(DomainError):
         self.retry_at = retry_at
 
 
+# --- tips (issue 6) -------------------------------------------------------------------------
+
+class IdempotencyConflict(DomainError):
+    """The idempotency key was already used for a different tip."""
+
+
+class StepUpNotFound(DomainError):
+    """No such step-up for this client."""
+
+
+class StepUpEnded(DomainError):
+    """The step-up can no longer be confirmed (too many wrong codes, or expired)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message, reason=reason)
+        self.reason = reason
+
+
+class SmsUndeliverable(DomainError):
+    """The SMS provider refused the phone number for good; the tip stays pending."""
+
+    def __init__(self, message: str, provider_code: str) -> None:
+        super().__init__(message, provider_code=provider_code)
+
+
+class SmsUnavailable(RetryLater):
+    """The SMS provider could not be reached after a few tries; the tip stays pending."""
+
+
+class SmsRateLimited(RetryLater):
+    """Too many messages to this phone number lately (protection against SMS pumping)."""
+
+
 # --- reviewer accounts and the review queue ---------------------------------------------
 
 class LoginFailed(DomainError):

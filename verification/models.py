@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary,
-    String, Text,
+    String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -195,6 +195,153 @@ class Counter(Base):
     __tablename__ = "counters"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# --- tips: limits, step-ups, holds and the ledger (issue 6) ------------------------------
+
+class TipAccount(Base):
+    """One row per tipper: the lock target that serialises their tips, running period totals,
+    self-limits and any suspension."""
+
+    __tablename__ = "tip_accounts"
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), primary_key=True)
+    day_key: Mapped[str] = mapped_column(String(10), default="")
+    day_spent_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    month_key: Mapped[str] = mapped_column(String(7), default="")
+    month_spent_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    self_per_tip_fen: Mapped[int | None] = mapped_column(BigInteger)
+    self_day_fen: Mapped[int | None] = mapped_column(BigInteger)
+    self_month_fen: Mapped[int | None] = mapped_column(BigInteger)
+    pending_self_limits: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    pending_effective_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suspended_reason: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TipAuthorization(Base):
+    """One idempotency key's tip request and the first answer given to it."""
+
+    __tablename__ = "tip_authorizations"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    anchor_id: Mapped[str] = mapped_column(String(128))
+    room_id: Mapped[str] = mapped_column(String(128))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))  # approved | denied | pending
+    reason: Mapped[str | None] = mapped_column(String(48))
+    step_up_id: Mapped[str | None] = mapped_column(String(36))
+    hold_id: Mapped[str | None] = mapped_column(String(36))
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("client_id", "idempotency_key", name="uq_tip_idempotency"),)
+
+
+class StepUp(Base):
+    """An SMS confirmation asked of a tipper crossing half a cap; the code itself is never stored."""
+
+    __tablename__ = "step_ups"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    authorization_id: Mapped[int] = mapped_column(ForeignKey("tip_authorizations.id"), index=True)
+    thresholds: Mapped[list[Any]] = mapped_column(JSON)  # e.g. ["day:2026-06-15", "month:2026-06"]
+    secret_enc: Mapped[bytes] = mapped_column(LargeBinary)  # HOTP secret, encrypted
+    state: Mapped[str] = mapped_column(String(16))  # sending | sent | send_failed | confirmed | locked | expired
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    failure: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StepUpConfirmation(Base):
+    """A threshold (half the day's or month's cap) the tipper has confirmed for one period."""
+
+    __tablename__ = "step_up_confirmations"
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), primary_key=True)
+    threshold: Mapped[str] = mapped_column(String(24), primary_key=True)
+    step_up_id: Mapped[str] = mapped_column(String(36))
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SmsMessage(Base):
+    """Every SMS the gateway tried to send (for the per-phone rate limit); the outbox backend
+    keeps the body here too, encrypted, for operators to read."""
+
+    __tablename__ = "sms_messages"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    phone_hash: Mapped[str] = mapped_column(String(64))
+    phone_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    body_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    backend: Mapped[str] = mapped_column(String(16))
+    purpose: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # queued | stored | sent | failed
+    provider_id: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_sms_messages_phone_created", "phone_hash", "created_at"),)
+
+
+class TipHold(Base):
+    """An approved tip's money, held until settlement or refunded on a violation."""
+
+    __tablename__ = "tip_holds"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    authorization_id: Mapped[int] = mapped_column(ForeignKey("tip_authorizations.id"), unique=True)
+    tipper_subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    anchor_id: Mapped[str] = mapped_column(String(128))
+    room_id: Mapped[str] = mapped_column(String(128))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16))  # held | settled | refunded
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    settle_after: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    violation_id: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("ix_tip_holds_state_settle", "state", "settle_after"),
+        Index("ix_tip_holds_anchor_state", "anchor_id", "state"),
+    )
+
+
+class LedgerTransaction(Base):
+    """One balanced movement of money; its postings sum to zero."""
+
+    __tablename__ = "ledger_transactions"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # hold | settle | refund
+    hold_id: Mapped[str] = mapped_column(String(36), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LedgerPosting(Base):
+    """One side of a ledger transaction: a signed amount in fen on a named account."""
+
+    __tablename__ = "ledger_postings"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"), index=True)
+    account: Mapped[str] = mapped_column(String(160), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class AnchorViolation(Base):
+    """A recorded violation by an anchor; unlawful conduct refunds the anchor's unsettled holds."""
+
+    __tablename__ = "anchor_violations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    anchor_id: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+    refunded_holds: Mapped[int] = mapped_column(Integer, default=0)
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 # --- reviewers (issue 5: the reviewer queue in the browser) --------------------------------

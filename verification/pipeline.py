@@ -95,6 +95,8 @@ class Verifier:
     faces: FaceEngine
     liveness: Callable[..., tuple[CheckResult, int]] = no_liveness_detector
     reader: Callable[..., list[CheckResult]] | None = None
+    # Face quality gates on the match frame (verification.quality); run when liveness is required.
+    quality: Callable[..., CheckResult] | None = None
 
     def run(self, evidence: Evidence, policy: Policy, now: datetime) -> Outcome:
         today = local_today(now, policy.timezone)
@@ -162,6 +164,8 @@ class Verifier:
             checks.append(CheckResult("selfie_face", PASS, None, score=1.0, threshold=1.0,
                                       details={"frame": best}))
         checks.append(live)
+        if self.quality is not None and policy.liveness != "off" and len(faces) == 1:
+            checks.append(self.quality(evidence.selfies[best], faces[0]))
         if not doc_faces or len(faces) != 1:
             checks.append(CheckResult("face_match", SKIPPED, "no_face_to_compare"))
             return checks, None

@@ -10,20 +10,26 @@ from ..faces import Box, FaceObservation
 from ..images import downscale
 
 # Detection runs on a downscaled copy: HOG at 1280 px costs about 1 s on this
-# machine, at 640 px with one upsampling step about a quarter of that, and
-# finds the same faces in selfies and card portraits. Landmarks and the
-# encoding are computed on the full image, mapped back.
+# machine, at 640 px with one upsampling step about 190 ms, without upsampling
+# about 45 ms. Selfie faces are large, so the first pass does not upsample; only
+# when it finds nothing (a card portrait, a face far away) does a second pass
+# upsample once. Measured in bench/bench_liveness.py (docs/liveness.md); the
+# CNN detector costs 0.7 s at 320 px and 3.5 s at 640 px and is not used.
+# Landmarks and the encoding are computed on the full image, mapped back.
 DETECT_MAX_SIDE = 640
-DETECT_UPSAMPLE = 1
+DETECT_UPSAMPLE = 0
+DETECT_RETRY_UPSAMPLE = 1
 
 
 class DlibFaceEngine:
     """face_recognition behind the FaceEngine port; models load on first use."""
 
     def __init__(self, detect_max_side: int = DETECT_MAX_SIDE, upsample: int = DETECT_UPSAMPLE,
-                 encode_max_side: int = 1280, model: str = "hog") -> None:
+                 encode_max_side: int = 1280, model: str = "hog",
+                 retry_upsample: int | None = DETECT_RETRY_UPSAMPLE) -> None:
         self.detect_max_side = detect_max_side
         self.upsample = upsample
+        self.retry_upsample = retry_upsample
         self.encode_max_side = encode_max_side
         self.model = model
         self._lock = threading.Lock()
@@ -50,6 +56,8 @@ class DlibFaceEngine:
         small, scale = downscale(work, self.detect_max_side)
         small = np.ascontiguousarray(small)
         found = fr.face_locations(small, number_of_times_to_upsample=self.upsample, model=self.model)
+        if not found and self.retry_upsample is not None and self.retry_upsample > self.upsample:
+            found = fr.face_locations(small, number_of_times_to_upsample=self.retry_upsample, model=self.model)
         if not found:
             return []
         h, w = work.shape[:2]

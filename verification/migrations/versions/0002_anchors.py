@@ -1,7 +1,7 @@
 """anchors and rooms
 
 Revision ID: 0002_anchors
-Revises: 0002_review
+Revises: 0002_tips
 Create Date: 2026-12-03 17:08:40.356341
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0002_anchors'
-down_revision = '0002_review'
+down_revision = '0002_tips'
 branch_labels = None
 depends_on = None
 
