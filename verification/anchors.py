@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit, facesearch, ratings, rooms
+from . import audit, facesearch, ledger, ratings, rooms
 from .access import check_token, revoke_tokens
 from .age import is_adult, local_today
 from .clock import as_utc
@@ -17,7 +17,9 @@ from .errors import (
     ConflictingState, Forbidden, InvalidInput, NotVerified, RequestNotFound, SubjectNotFound, TokenInvalid,
 )
 from .keys import token_service
-from .models import AnchorProfile, BlacklistEntry, Case, GoLiveDecision, Identity, PriorReport, Room, Subject
+from .models import (
+    AnchorProfile, BlacklistEntry, Case, GoLiveDecision, Identity, PriorReport, Room, Subject, TipHold,
+)
 
 PRIOR_REPORT_KINDS = ("celebrity", "overseas")
 SUPERVISOR_ROLES = ("supervisor", "admin")
@@ -135,12 +137,13 @@ class BlacklistResult:
     refunded_holds: int = 0
     refunded_fen: int = 0
     frozen_holds: int = 0
+    frozen_fen: int = 0
     details: dict[str, Any] = field(default_factory=dict)
 
     def public(self) -> dict[str, Any]:
         return {"anchor_id": self.anchor_id, "kind": self.kind, "blacklisted": True,
                 "already_blacklisted": self.already, "accounts_blocked": self.accounts,
-                "rooms_closed": self.rooms_closed, "frozen_holds": self.frozen_holds,
+                "rooms_closed": self.rooms_closed, "frozen_holds": self.frozen_holds, "frozen_fen": self.frozen_fen,
                 "refunded_holds": self.refunded_holds, "refunded_fen": self.refunded_fen}
 
 
@@ -173,12 +176,25 @@ def blacklist_anchor(svc: Services, session: Session, anchor_id: str, *, kind: s
                                 .order_by(Room.room_number)):
         rooms.close_room(svc, session, room, f"anchor blacklisted: {kind}", actor)
         closed.append(room.room_number)
+    result = BlacklistResult(anchor_id, kind, accounts, closed, already)
+    # Money (R10): unlawful conduct refunds every unsettled hold of every account of the person to
+    # its sender (issue 6's ledger); otherwise the holds stay frozen: settlement skips the holds of
+    # a blacklisted identity's accounts (ledger.settle_due), so nothing is paid out to them.
+    if kind in ledger.UNLAWFUL_KINDS:
+        for account in accounts:
+            refund = ledger.record_violation(svc, session, account, kind, note, actor)
+            result.refunded_holds += refund.refunded_holds
+            result.refunded_fen += refund.refunded_fen
+    frozen = session.execute(select(func.count(TipHold.id), func.coalesce(func.sum(TipHold.amount_fen), 0))
+                             .where(TipHold.anchor_id.in_(accounts), TipHold.state == "held")).one()
+    result.frozen_holds, result.frozen_fen = int(frozen[0]), int(frozen[1])
     session.add(BlacklistEntry(identity_id=identity.id, anchor_id=anchor_id, kind=kind, note=note or None,
                                accounts=accounts, actor=actor, at=now))
     audit.append(session, at=now, actor=actor, action="identity.blacklisted", object_type="identity",
                  object_id=str(identity.id), data={"anchor": anchor_id, "kind": kind, "accounts": accounts,
-                                                   "rooms_closed": closed})
-    return BlacklistResult(anchor_id, kind, accounts, closed, already)
+                                                   "rooms_closed": closed, "refunded_fen": result.refunded_fen,
+                                                   "frozen_fen": result.frozen_fen})
+    return result
 
 
 # --- the go-live gate ----------------------------------------------------------------------

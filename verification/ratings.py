@@ -29,9 +29,10 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .age import local_today
+from .clock import as_utc
 from .context import Services
 from .errors import InvalidInput
-from .models import QualityScore, RatingViolation, Room, Subject
+from .models import AnchorViolation, QualityScore, RatingViolation, Room, Subject
 from .rooms import get_room
 
 UNLAWFUL_KINDS = ("unlawful_conduct", "fraud", "luring_minors", "illegal_content")
@@ -119,11 +120,44 @@ def record_quality(svc: Services, session: Session, *, room_id: str, score: Any,
     return row
 
 
+@dataclass(frozen=True)
+class _Entry:
+    """A violation as the file counts it, from either source."""
+
+    id: int
+    kind: str
+    severity: str
+    points: int
+    occurred_on: date
+    room_number: str | None
+    source: str  # rating | tips
+
+
+# A violation recorded through the tips flow (POST /v1/anchors/{id}/violations, issue 6) carries no
+# severity: unlawful kinds count as unlawful, the others as moderate.
+TIPS_FLOW_SEVERITY = "moderate"
+
+
+def _entries(svc: Services, session: Session, anchor_id: str | None, room_number: str | None) -> list[_Entry]:
+    q = select(RatingViolation)
+    q = q.where(RatingViolation.room_number == room_number) if room_number else \
+        q.where(RatingViolation.anchor_id == anchor_id)
+    out = [_Entry(v.id, v.kind, v.severity, v.points, v.occurred_on, v.room_number, "rating")
+           for v in session.scalars(q)]
+    if room_number is None:
+        tz = svc.settings.timezone
+        for v in session.scalars(select(AnchorViolation).where(AnchorViolation.anchor_id == anchor_id)):
+            severity = "unlawful" if v.kind in UNLAWFUL_KINDS else TIPS_FLOW_SEVERITY
+            out.append(_Entry(v.id, v.kind, severity, SEVERITY_POINTS[severity], local_today(as_utc(v.created_at), tz),
+                              None, "tips"))
+    return sorted(out, key=lambda e: (e.occurred_on, e.source, e.id), reverse=True)
+
+
 def anchor_file(svc: Services, session: Session, anchor_id: str,
                 policy: RatingPolicy = DEFAULT_POLICY) -> dict[str, Any]:
-    """The anchor's rating file: every violation of theirs, in any room, and their rooms' quality."""
-    violations = list(session.scalars(select(RatingViolation).where(RatingViolation.anchor_id == anchor_id)
-                                      .order_by(RatingViolation.occurred_on.desc(), RatingViolation.id.desc())))
+    """The anchor's rating file: every violation of theirs, in any room (and any recorded through the
+    tips flow), and their rooms' quality."""
+    violations = _entries(svc, session, anchor_id, None)
     scores = list(session.scalars(select(QualityScore).where(QualityScore.anchor_id == anchor_id)
                                   .order_by(QualityScore.scored_on.desc(), QualityScore.id.desc())))
     return {"anchor_id": anchor_id, **_file(svc, violations, scores, policy)}
@@ -133,9 +167,7 @@ def room_file(svc: Services, session: Session, room_id: str,
               policy: RatingPolicy = DEFAULT_POLICY) -> dict[str, Any]:
     """The room's rating file: violations recorded against the room, and its quality scores."""
     room = get_room(session, room_id)
-    violations = list(session.scalars(select(RatingViolation)
-                                      .where(RatingViolation.room_number == room.room_number)
-                                      .order_by(RatingViolation.occurred_on.desc(), RatingViolation.id.desc())))
+    violations = _entries(svc, session, None, room.room_number)
     scores = list(session.scalars(select(QualityScore).where(QualityScore.room_number == room.room_number)
                                   .order_by(QualityScore.scored_on.desc(), QualityScore.id.desc())))
     return {"room_id": room.room_number, "anchor_id": room.anchor_id, "category": room.category,
@@ -150,7 +182,7 @@ def measures_for(points: int, quality_average: float | None, policy: RatingPolic
     return out
 
 
-def _file(svc: Services, violations: list[RatingViolation], scores: list[QualityScore],
+def _file(svc: Services, violations: list[_Entry], scores: list[QualityScore],
           policy: RatingPolicy) -> dict[str, Any]:
     today = local_today(svc.clock.now(), svc.settings.timezone)
     since = today - timedelta(days=policy.window_days)
@@ -173,7 +205,7 @@ def _file(svc: Services, violations: list[RatingViolation], scores: list[Quality
         "violations": [
             {"id": v.id, "kind": v.kind, "severity": v.severity, "points": v.points,
              "occurred_on": v.occurred_on.isoformat(), "room_id": v.room_number,
-             "counted": v.occurred_on > since}
+             "counted": v.occurred_on > since, "source": v.source}
             for v in violations
         ],
     }
