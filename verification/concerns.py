@@ -32,7 +32,7 @@ from . import audit
 from .clock import as_utc
 from .context import Services
 from .errors import ConflictingState, InvalidInput, RequestNotFound
-from .models import AnchorProfile, ConcernFlag
+from .models import AnchorProfile, ConcernFlag, Subject, TipAuthorization
 
 CONCERN, MONITORING = "concern", "monitoring"
 TIP_RULES = {"large_tips_from_new_accounts": CONCERN, "gift_burst_from_fresh_accounts": CONCERN,
@@ -171,10 +171,6 @@ def _room_tips(events: list[TipEvent], now: datetime, policy: ConcernPolicy) -> 
 
 def tip_events(session: Session, since: datetime) -> list[TipEvent]:
     """Tip requests since ``since`` from the tips tables (issue 6), with each tipper's first-seen time."""
-    try:
-        from .models import Subject, TipAuthorization  # type: ignore[attr-defined]
-    except ImportError:  # the tips tables are not part of this build
-        return []
     rows = session.execute(
         select(TipAuthorization.created_at, TipAuthorization.subject_id, Subject.created_at,
                TipAuthorization.anchor_id, TipAuthorization.room_id, TipAuthorization.amount_fen,
