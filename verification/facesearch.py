@@ -11,7 +11,7 @@ which the 1:1 check would call two faces the same person. The reject threshold (
 is too loose for a 1:N search: on the shared photos about 1 % of impostor pairs fall
 below it, and with N blacklisted faces the chance that *some* stranger does grows
 with N (1,000 entries would flag nearly every honest case). At the accept threshold no
-impostor pair of the calibration set matched (minimum impostor distance 0.493) while
+impostor pair of the calibration set matched (minimum impostor distance 0.483) while
 84 % of genuine pairs did (81 of 97). A match sends the case to a reviewer; it never
 rejects on its own, because a face is not an identifier the way a document number is.
 
