@@ -82,7 +82,7 @@ def summary(name: str, ms: list[float], **extra) -> dict:
 def with_store(matrix: np.ndarray, queries: np.ndarray, runs: int) -> list[dict]:
     from gateway import build_services
     from gateway.config import load_settings
-    from verification.facesearch import bump_version, check_blacklisted_face, blacklist_faces
+    from verification.facesearch import blacklist_faces, bump_version, check_blacklisted_face
     from verification.models import Identity
     from verification.store import upgrade
 
@@ -114,10 +114,10 @@ def with_store(matrix: np.ndarray, queries: np.ndarray, runs: int) -> list[dict]
         blacklist_faces(svc).refresh(svc, session)
         cold_ms = (time.perf_counter() - t) * 1000
     hits = []
+    order = iter(range(10**9))
 
-    def one(i=[0]):
-        q = queries[i[0] % len(queries)]
-        i[0] += 1
+    def one():
+        q = queries[next(order) % len(queries)]
         with svc.db.uow() as session:
             hits.append(check_blacklisted_face(svc, session, q).verdict)
 

@@ -6,7 +6,6 @@ security headers and error pages (gateway.review_ui)."""
 from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, flash, g, redirect, render_template, request, url_for
-
 from werkzeug.exceptions import HTTPException
 
 from verification import anchors, concerns, reviewers, rooms

@@ -188,7 +188,7 @@ def scan(svc: Services, session: Session, now: datetime | None = None,
     horizon = max(timedelta(hours=policy.large_tips_window_hours), timedelta(days=policy.minors_window_days),
                   timedelta(hours=policy.room_tips_window_hours))
     agents = {a: g for a, g in session.execute(select(AnchorProfile.anchor_id, AnchorProfile.agent)
-                                               .where(AnchorProfile.agent.is_not(None)))}
+                                               .where(AnchorProfile.agent.is_not(None))) if g}
     findings = evaluate(tip_events(session, now - horizon), now, policy, agents)
     return [_record(svc, session, f, now, actor="monitor") for f in findings]
 
