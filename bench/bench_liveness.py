@@ -32,7 +32,7 @@ from verification.calibration import read_labels  # noqa: E402
 from verification.images import decode, downscale  # noqa: E402
 from verification.liveness import check_liveness  # noqa: E402
 from verification.pipeline import Evidence, Policy, Verifier  # noqa: E402
-from verification.quality import check_face_quality  # noqa: E402
+from verification.face_quality import check_face_quality  # noqa: E402
 from verification.settings import DEFAULT_FACE_ACCEPT, DEFAULT_FACE_REJECT  # noqa: E402
 
 CONFIGS = {

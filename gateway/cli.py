@@ -148,7 +148,8 @@ def verify(document, document_back, selfies, name, document_number, document_typ
             "reasons": case.reasons,
             "checks": [
                 {"name": c.name, "verdict": c.verdict, "reason": c.reason,
-                 "score": None if c.score is None else round(c.score, 4), "threshold": c.threshold}
+                 "score": None if c.score is None else round(c.score, 4), "threshold": c.threshold,
+                 **({"hint": c.details["hint"]} if (c.details or {}).get("hint") else {})}
                 for c in case.checks
             ],
             "age": _age(case),

@@ -26,7 +26,7 @@ def document_reader():
 def face_quality():
     """The face quality gates on the frame matched against the document, when installed."""
     try:
-        from verification.quality import check_face_quality
+        from verification.face_quality import check_face_quality
     except ImportError:
         return None
     return check_face_quality

@@ -95,7 +95,7 @@ class Verifier:
     faces: FaceEngine
     liveness: Callable[..., tuple[CheckResult, int]] = no_liveness_detector
     reader: Callable[..., list[CheckResult]] | None = None
-    # Face quality gates on the match frame (verification.quality); run when liveness is required.
+    # Face quality gates on the match frame (verification.face_quality); run when liveness is required.
     quality: Callable[..., CheckResult] | None = None
 
     def run(self, evidence: Evidence, policy: Policy, now: datetime) -> Outcome:
@@ -115,13 +115,16 @@ class Verifier:
             read = self.reader(evidence, today)
             checks.extend(read)
             for c in read:
-                document.update(c.details.get("fields", {}))
+                # Read fields are personal data: they go to the encrypted document, not the plain details.
+                document.update(c.details.pop("fields", {}))
             if not born and document.get("birth_date"):
                 born = date.fromisoformat(document["birth_date"])
 
         selfie_encoding = None
         if number_check.verdict == FAIL:
             checks.append(CheckResult("face_match", SKIPPED, "document_number_invalid"))
+        elif any(c.name == "document_image" and c.verdict == FAIL for c in checks):
+            checks.append(CheckResult("face_match", SKIPPED, "document_image_unusable"))
         else:
             face_checks, selfie_encoding = self._faces(evidence, policy)
             checks.extend(face_checks)

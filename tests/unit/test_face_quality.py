@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.support.liveness import close_eyes, decoded, photo
-from verification.quality import check_face_quality
+from verification.face_quality import check_face_quality
 
 
 @pytest.fixture(scope="module")
