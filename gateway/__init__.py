@@ -65,4 +65,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services: Servic
     from . import review_ui
 
     review_ui.init_app(app)
+    from . import anchors_api, anchors_ui
+
+    app.register_blueprint(anchors_api.bp)
+    anchors_ui.init_app(app)
     return app

@@ -414,6 +414,67 @@ def calibrate(faces_dir: Path, plot_path: Path | None, json_path: Path | None) -
         click.echo(f"numbers written to {json_path}")
 
 
+@cli.group()
+def report() -> None:
+    """Reports to the regulator."""
+
+
+@report.command("quarterly")
+@click.option("--quarter", required=True, help="the calendar quarter, like 2026Q4 (in LIVEGATE_TIMEZONE)")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+def report_quarterly(quarter: str, fmt: str) -> None:
+    """Live rooms, anchors, active auditors and their ratio for one quarter (warns above 1:50)."""
+    from verification.reports import quarterly_report
+
+    svc = _services()
+    with svc.db.uow() as session:
+        result = quarterly_report(svc, session, quarter)
+    click.echo(result.to_csv() if fmt == "csv" else result.to_json(), nl=fmt != "csv")
+    if result.warning:
+        click.echo(f"livegate: warning: {result.warning}", err=True)
+
+
+@cli.group()
+def concerns() -> None:
+    """The concern list (R11) and key monitoring (R18)."""
+
+
+@concerns.command("scan")
+@click.option("--now", "now_iso", help="act as if it were this ISO time (default: now)")
+def concerns_scan(now_iso: str | None) -> None:
+    """Run the monitoring rules over recent tips and record what they find."""
+    from verification.concerns import scan
+
+    svc = _services()
+    now = _parse_now(now_iso) if now_iso else None
+    with svc.db.uow() as session:
+        rows = scan(svc, session, now)
+        session.commit()
+        for row in rows:
+            click.echo(f"{row.list_name}: {row.target_type} {row.target_id}: {row.rule}")
+    click.echo(f"{len(rows)} finding(s)", err=True)
+
+
+@concerns.command("report")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="write to this file")
+def concerns_report(fmt: str, output: Path | None) -> None:
+    """The open concern and key-monitoring flags as a written report."""
+    from verification.concerns import written_report
+
+    svc = _services()
+    with svc.db.uow() as session:
+        text = written_report(svc, session, fmt)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
+    click.echo(f"wrote {output}")
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 

@@ -35,6 +35,8 @@ ERROR_TABLE: list[tuple[type[e.DomainError], int, str | None]] = [
     (e.InvalidInput, 400, "invalid_request"),
     (e.CaseNotFound, 404, "case_not_found"),
     (e.SubjectNotFound, 404, "subject_not_found"),
+    (e.RoomNotFound, 404, "room_not_found"),
+    (e.RequestNotFound, 404, "request_not_found"),
     (e.CaseExpired, 410, "case_expired"),
     (e.CaseNotOpen, 409, "case_not_open"),
     (e.CaseIncomplete, 409, "case_incomplete"),

@@ -102,8 +102,10 @@ def login_required(action: str):
                 if reviewer is None:
                     if session.pop("sid", None):
                         flash("Your session has ended: please log in again.")
-                    target = request.full_path.rstrip("?") if request.method == "GET" else url_for(".queue")
-                    return redirect(url_for(".login", next=target))
+                    # Absolute endpoints: other blueprints' pages (anchors_ui) use this guard too.
+                    target = (request.full_path.rstrip("?") if request.method == "GET"
+                              else url_for("review_ui.queue"))
+                    return redirect(url_for("review_ui.login", next=target))
                 if not reviewers.has_rank(reviewer.role, NEEDS[action]):
                     abort(403, f"this page needs the {NEEDS[action]} role")
                 db.expunge(reviewer)

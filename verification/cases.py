@@ -212,8 +212,12 @@ def record_outcome(svc: Services, session: Session, case: Case, outcome: Outcome
     """Add the identity checks, store every check, and decide the case."""
     now = svc.clock.now()
     identity_check = check_identity(svc, session, case, outcome)
-    if identity_check is not None:
-        outcome.checks.append(identity_check)
+    from .facesearch import check_blacklisted_face  # a blacklisted face on a new document (R14)
+
+    face_check = check_blacklisted_face(svc, session, outcome.selfie_encoding)
+    added = [c for c in (identity_check, face_check) if c is not None]
+    if added:
+        outcome.checks.extend(added)
         from .checks import decide
 
         outcome.decision, outcome.reasons = decide(outcome.checks)

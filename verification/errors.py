@@ -150,3 +150,11 @@ class CaseClaimed(DomainError):
 
 class LeaseNotHeld(DomainError):
     """The reviewer must claim the case before deciding it (or the claim has expired)."""
+
+
+class RoomNotFound(DomainError):
+    """No such live room."""
+
+
+class RequestNotFound(DomainError):
+    """No such request (category change, prior report, concern flag)."""

@@ -72,13 +72,19 @@ def settle_due(svc: Services, now: datetime, batch: int = 500) -> SettleReport:
     """Release every hold whose settlement time has come to its anchor's payable account.
 
     Works in batches, one transaction each; a hold refunded meanwhile is skipped (the state
-    change is conditional), so running two settlers at once pays nothing twice."""
+    change is conditional), so running two settlers at once pays nothing twice. Holds of an
+    anchor whose identity is blacklisted are frozen: they stay held, never paid out (issue 7)."""
+    from .models import Identity, Subject
+
+    frozen = (select(Subject.external_id).join(Identity, Identity.id == Subject.identity_id)
+              .where(Identity.blacklisted.is_(True)))
     count = total = 0
     while True:
         with svc.db.uow() as session:
             due = session.execute(
                 select(TipHold.id, TipHold.anchor_id, TipHold.amount_fen)
-                .where(TipHold.state == "held", TipHold.settle_after <= now)
+                .where(TipHold.state == "held", TipHold.settle_after <= now,
+                       TipHold.anchor_id.not_in(frozen))
                 .order_by(TipHold.settle_after).limit(batch)
             ).all()
             if not due:

@@ -398,3 +398,143 @@ class ReviewerDay(Base):
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"), primary_key=True)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decisions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- anchors and rooms: go-live gate, categories, rating files, concern list (issue 7) ----------
+
+class AnchorProfile(Base):
+    """What the platform tells us about an anchor beyond their verification (R15)."""
+
+    __tablename__ = "anchor_profiles"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    anchor_id: Mapped[str] = mapped_column(String(128), unique=True)  # the subject's external id
+    celebrity: Mapped[bool] = mapped_column(Boolean, default=False)
+    overseas: Mapped[bool] = mapped_column(Boolean, default=False)
+    agent: Mapped[str | None] = mapped_column(String(128), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PriorReport(Base):
+    """A celebrity's or overseas anchor's report filed before opening a room, and its approval (R15)."""
+
+    __tablename__ = "prior_reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    anchor_id: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # celebrity | overseas
+    note: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending | approved | rejected
+    submitted_by: Mapped[str] = mapped_column(String(100))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class Room(Base):
+    """A live room: the platform's room number, its anchor and its program category (R12)."""
+
+    __tablename__ = "rooms"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_number: Mapped[str] = mapped_column(String(64), unique=True)
+    anchor_id: Mapped[str] = mapped_column(String(128), index=True)
+    title: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(24))
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
+    closed_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CategoryChange(Base):
+    """A request to change a room's category; the old category stands until a reviewer approves."""
+
+    __tablename__ = "category_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"), index=True)
+    from_category: Mapped[str] = mapped_column(String(24))
+    to_category: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending | approved | rejected
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+    room: Mapped[Room] = relationship()
+
+
+class GoLiveDecision(Base):
+    """Every go-live authorization and its answer (the quarterly report counts the allowed ones)."""
+
+    __tablename__ = "go_live_decisions"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    room_number: Mapped[str] = mapped_column(String(64), index=True)
+    anchor_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    category: Mapped[str | None] = mapped_column(String(24))
+    decision: Mapped[str] = mapped_column(String(16))  # allowed | denied
+    reason: Mapped[str | None] = mapped_column(String(48))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class RatingViolation(Base):
+    """A scored problem in an anchor's (and optionally a room's) rating file (R13, R14)."""
+
+    __tablename__ = "rating_violations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    anchor_id: Mapped[str] = mapped_column(String(128), index=True)
+    room_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))  # minor | moderate | serious | unlawful
+    points: Mapped[int] = mapped_column(Integer)
+    occurred_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class QualityScore(Base):
+    """A program-quality score (0–100) for a room and its anchor over a period (R13)."""
+
+    __tablename__ = "quality_scores"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_number: Mapped[str] = mapped_column(String(64), index=True)
+    anchor_id: Mapped[str] = mapped_column(String(128), index=True)
+    score: Mapped[int] = mapped_column(Integer)
+    scored_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ConcernFlag(Base):
+    """An anchor, agent or room put on the concern list or under key monitoring (R11, R18)."""
+
+    __tablename__ = "concern_flags"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target_type: Mapped[str] = mapped_column(String(16))  # anchor | agent | room
+    target_id: Mapped[str] = mapped_column(String(128))
+    rule: Mapped[str] = mapped_column(String(48))
+    list_name: Mapped[str] = mapped_column(String(16))  # concern | monitoring
+    state: Mapped[str] = mapped_column(String(16), index=True)  # open | cleared
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    cleared_by: Mapped[str | None] = mapped_column(String(100))
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_concern_flags_target_rule", "target_type", "target_id", "rule"),)
+
+
+class BlacklistEntry(Base):
+    """Why and by whom an identity was blacklisted (the identity row holds the flag itself)."""
+
+    __tablename__ = "blacklist_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), index=True)
+    anchor_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    accounts: Mapped[list[Any]] = mapped_column(JSON)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -245,6 +245,15 @@ def blacklist_identity(svc: Services, session: Session, case: Case, reviewer: Re
     identity.blacklisted = True
     identity.blacklisted_at = now
     identity.blacklist_reason = reason
+    # The face joins the 1:N blacklist search (issue 7): keep this case's selfie when the identity has
+    # none yet, and tell every process's face index that the blacklist changed.
+    from . import facesearch
+
+    if identity.face_enc is None:
+        face = cases._selfie_template(svc, case)
+        if face is not None:
+            identity.face_enc = svc.cipher.encrypt(face.astype("float64").tobytes(), facesearch.FACE_CONTEXT)
+    facesearch.bump_version(session)
     session.flush()
     audit.append(session, at=now, actor=reviewer.login, action="identity.blacklisted", object_type="identity",
                  object_id=str(identity.id), data={"case": case.id, "reason": reason})
