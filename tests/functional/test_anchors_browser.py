@@ -6,14 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.conftest import ROOT, SECRET, make_services
-from tests.functional.test_review_browser import ARGS, CHROMIUM, _free_port, first_login
+from tests.support.server import reviewers_and_server
+from tests.functional.test_review_browser import ARGS, CHROMIUM, first_login
 from tests.support.anchors import seed_verified
 from verification import anchors, concerns, rooms
 from verification.clock import SystemClock
@@ -53,37 +53,8 @@ def served(db_url, tmp_path):
     svc.db.dispose()
     env = {**os.environ, "LIVEGATE_DATABASE_URL": db_url, "LIVEGATE_SECRET_KEY": SECRET.hex(),
            "LIVEGATE_INSTANCE": str(tmp_path / "instance"), "LIVEGATE_LIVENESS": "off"}
-    cli = [sys.executable, "-m", "gateway.cli"]
-    passwords = {}
-    for login, role in (("alice", "reviewer"), ("bob", "supervisor")):
-        done = subprocess.run(cli + ["create-reviewer", login, "--role", role], env=env, capture_output=True,
-                              text=True, timeout=120, check=True)
-        passwords[login] = done.stdout.strip()
-    port = _free_port()
-    log = open(tmp_path / "server.log", "w")
-    server = subprocess.Popen(cli + ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-                              env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if requests.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if server.poll() is not None:
-                pytest.fail("the server exited: " + (tmp_path / "server.log").read_text()[-2000:])
-            time.sleep(0.1)
-        else:
-            pytest.fail("the server did not answer /healthz within 30 s")
+    with reviewers_and_server(env) as (base, passwords):
         yield {"base": base, "api": {"Authorization": f"Bearer {api_key}"}, "passwords": passwords, "env": env}
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
 
 
 def go_live(served, anchor: str, room: str, category: str) -> dict:

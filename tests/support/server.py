@@ -62,3 +62,14 @@ def running_server(env: dict[str, str], workers: int = 1):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@contextmanager
+def reviewers_and_server(env: dict[str, str], logins=(("alice", "reviewer"), ("bob", "supervisor")),
+                         workers: int = 2):
+    """Create reviewer accounts with the CLI, then run the gateway; yields (base URL, one-time passwords)."""
+    Path(env["LIVEGATE_INSTANCE"]).mkdir(parents=True, exist_ok=True)
+    passwords = {login: cli(env, "create-reviewer", login, "--role", role).stdout.strip()
+                 for login, role in logins}
+    with running_server(env, workers=workers) as (base, _):
+        yield base, passwords
