@@ -33,6 +33,8 @@ def db_url(tmp_path):
 def served(db_url, tmp_path):
     """Rooms, a category change, a prior report and concern flags; then `livegate serve` on loopback."""
     if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must have Debian's chromium at {CHROMIUM} (scripts/install.sh --test installs it)")
         pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (scripts/install.sh --test installs it)")
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     svc = make_services(db_url, tmp_path, SystemClock(), None)
