@@ -15,6 +15,8 @@ from .metrics import observe_decision
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
+MAX_JSON_BYTES = 256 * 1024  # JSON bodies are small; only image uploads need the large request cap
+
 
 def services() -> Services:
     return current_app.extensions["livegate"]
@@ -24,7 +26,12 @@ def json_body() -> dict[str, Any]:
     """The request's JSON object, or a 4xx that says what is wrong with it."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send a JSON body with Content-Type: application/json")
-    body = request.get_json(silent=True)
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        raise ApiError(413, "payload_too_large", f"a JSON body is at most {MAX_JSON_BYTES // 1024} KiB")
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # deeply nested arrays or objects
+        body = None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "the body is not a JSON object")
     return body
@@ -131,7 +138,7 @@ def review_queue():
     svc = services()
     try:
         limit = min(200, max(1, int(request.args.get("limit", 50))))
-        offset = max(0, int(request.args.get("offset", 0)))
+        offset = min(10**9, max(0, int(request.args.get("offset", 0))))
     except ValueError:
         raise ApiError(400, "invalid_request", "limit and offset are whole numbers") from None
     with svc.db.uow() as session:

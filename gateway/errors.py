@@ -99,6 +99,13 @@ def init_app(app: Flask) -> None:
         resp.status_code = status
         return resp
 
+    @app.errorhandler(OverflowError)
+    def _overflow(exc: OverflowError):
+        # An id or number too large for the database's integer columns: the caller's mistake.
+        resp = jsonify(error_body("invalid_request", "a number in the request is out of range"))
+        resp.status_code = 400
+        return resp
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         # Never echo the exception to the client: it may carry personal data.

@@ -35,4 +35,4 @@ def init_app(app: Flask) -> None:
     @app.get("/metrics")
     def metrics():
         """Prometheus exposition."""
-        return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

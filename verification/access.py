@@ -45,6 +45,10 @@ def issue_token(svc: Services, session: Session, subject_id: str, audience: str)
 
 def check_token(svc: Services, session: Session, token: str, audience: str) -> TokenCheck:
     """Signature, expiry and audience, then what only the gateway knows: revocation and re-checks."""
+    if not isinstance(audience, str) or audience not in AUDIENCES:
+        raise InvalidInput(f"audience must be one of {', '.join(AUDIENCES)}", "audience")
+    if not isinstance(token, str):
+        raise InvalidInput("token must be a string", "token")
     now = svc.clock.now()
     claims = token_service(svc, session).verify(token, audience=audience, now=now)
     subject = session.scalar(select(Subject).where(Subject.external_id == claims["sub"]))

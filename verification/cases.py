@@ -61,7 +61,7 @@ def create_case(svc: Services, session: Session, *, subject_id: str, role: str, 
     number = idnumber.normalize(_required(document_number, "document_number"))
     if not re.fullmatch(r"[A-Z0-9<]{4,32}", number):
         raise InvalidInput("document_number: 4 to 32 letters or digits", "document_number")
-    if phone is not None and phone != "" and not _PHONE.match(str(phone)):
+    if phone is not None and phone != "" and not (isinstance(phone, str) and _PHONE.fullmatch(phone)):
         raise InvalidInput("phone must be in E.164 form, like +8613800138000", "phone")
 
     now = svc.clock.now()

@@ -71,8 +71,9 @@ def decode(
             rgb = np.asarray(img.convert("RGB"))
     except (ImageTooLarge, InvalidImage):
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageTooLarge("the image has more pixels than the gateway accepts") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise InvalidImage(f"the image could not be decoded ({type(exc).__name__})") from None
     return DecodedImage(rgb=np.ascontiguousarray(rgb), format=kind, width=rgb.shape[1], height=rgb.shape[0])
 

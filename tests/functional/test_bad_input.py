@@ -142,3 +142,35 @@ def test_tokens_for_unknown_audiences_or_unverified_subjects_are_refused(client,
 def test_unknown_routes_and_methods_answer_json_errors(client):
     assert client.get("/v1/nothing").get_json()["error"] == "not_found"
     assert client.delete("/v1/cases").get_json()["error"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("body", ["[" * 5000, '{"a":' * 5000])
+def test_deeply_nested_json_is_a_400_not_a_crash(client, auth, body):
+    resp = client.post("/v1/cases", data=body, content_type="application/json", headers=auth)
+    assert resp.status_code == 400 and resp.get_json()["error"] == "invalid_json"
+
+
+def test_an_oversized_json_body_is_a_413(client, auth):
+    resp = client.post("/v1/cases", data='{"x":"' + "a" * 400_000 + '"}', content_type="application/json",
+                       headers=auth)
+    assert resp.status_code == 413
+
+
+@pytest.mark.parametrize("audience", [5, 1.5, True, ["tipping"], {"tipping": 1}, ""])
+def test_introspection_with_a_malformed_audience_is_a_400(client, auth, audience):
+    resp = client.post("/v1/tokens/introspect", json={"token": "a.b.c", "audience": audience}, headers=auth)
+    assert resp.status_code == 400 and resp.get_json()["field"] == "audience"
+
+
+def test_a_phone_with_a_trailing_newline_is_refused(client, auth):
+    resp = client.post("/v1/cases", json={"subject_id": "u", "declared_name": "张三",
+                                          "document_number": "11010519491231002X", "phone": "+8613800138000\n"},
+                       headers=auth)
+    assert resp.status_code == 400 and resp.get_json()["field"] == "phone"
+
+
+def test_an_id_too_large_for_the_database_is_a_400(client, auth):
+    resp = client.post("/v1/review/category-changes/99999999999999999999999/decision",
+                       json={"decision": "approved"}, headers=auth)
+    assert resp.status_code in (400, 404)
+    assert client.get("/v1/review/cases?offset=9223372036854775808", headers=auth).status_code == 200

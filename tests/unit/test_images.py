@@ -38,3 +38,16 @@ def test_a_tiny_image_is_refused_as_too_small():
     with pytest.raises(InvalidImage) as err:
         decode(badfiles.good_jpeg(40, 40), min_side=120)
     assert err.value.reason == "image_too_small"
+
+
+def test_a_header_claiming_ten_billion_pixels_is_too_large_not_merely_invalid():
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header_only = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0))
+                   + chunk(b"IDAT", zlib.compress(b"\x00" * 64)))
+    with pytest.raises(ImageTooLarge):
+        decode(header_only)
