@@ -37,7 +37,7 @@ import numpy as np
 
 from .checks import FAIL, PASS, REVIEW, CheckResult
 from .faces import FaceObservation, distance
-from .geometry import FacePatch, Pose, brightness, face_patch, patch_difference, pose, sharpness
+from .geometry import FacePatch, Pose, face_patch, patch_difference, pose, sharpness
 from .images import DecodedImage
 
 ACTIONS = ("blink", "turn_left", "turn_right")
