@@ -99,9 +99,13 @@ def init_app(app: Flask) -> None:
         resp.status_code = status
         return resp
 
+    from sqlalchemy.exc import DataError
+
+    @app.errorhandler(DataError)
     @app.errorhandler(OverflowError)
-    def _overflow(exc: OverflowError):
-        # An id or number too large for the database's integer columns: the caller's mistake.
+    def _overflow(exc: Exception):
+        # An id or number too large for the database's integer columns (SQLite raises
+        # OverflowError, PostgreSQL a DataError): the caller's mistake, and nothing was written.
         resp = jsonify(error_body("invalid_request", "a number in the request is out of range"))
         resp.status_code = 400
         return resp
